@@ -1,0 +1,115 @@
+"""The application factory.
+
+``create_app`` is pure: it reads configuration, binds extensions, registers
+blueprints, error handlers and CLI commands. It never migrates, connects to
+the network or sleeps; the schema is created by ``tracker init-db``.
+
+May import: everything in the package (it wires it together).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from tracker import config as config_module
+from tracker.errors import ConfigError
+from tracker.extensions import babel, db, migrate
+from tracker.i18n import LOCALES, TRANSLATIONS_DIR
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(
+    config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
+    """Build the Flask application.
+
+    Args:
+        config: settings that override every other source (tests use this).
+        instance_path: the instance folder (default ``./instance`` beside the
+            package); holds the SQLite database and ``tracker.cfg``.
+    """
+    app = Flask(
+        "tracker",
+        instance_path=str(Path(instance_path).resolve())
+        if instance_path
+        else str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    config_module.load(app, config)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _register_extensions(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        # Let SQLAlchemy, not pysqlite, issue BEGIN (see _sqlite_pragmas).
+        connect_args.setdefault("isolation_level", None)
+        connect_args.setdefault("timeout", 30)
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    babel.init_app(app, locale_selector=_select_locale)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite" and not getattr(engine, "_tracker_pragmas", False):
+            mode = str(app.config.get("SQLITE_JOURNAL_MODE", "WAL")).upper()
+            if mode not in ("WAL", "DELETE"):
+                raise ConfigError("SQLITE_JOURNAL_MODE must be WAL or DELETE")
+            event.listen(engine, "connect", functools.partial(_sqlite_pragmas, mode))
+            event.listen(engine, "begin", _sqlite_begin)
+            engine._tracker_pragmas = True  # type: ignore[attr-defined]
+    from tracker.services import guard
+
+    guard.install()
+
+
+def _sqlite_pragmas(journal_mode: str, dbapi_connection: Any, _record: Any) -> None:
+    """Durable, foreign-key-checked SQLite (RELIABILITY.md C3)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA journal_mode = {journal_mode}")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Writers take the write lock up front, so they queue instead of failing."""
+    if conn.get_execution_options().get("tracker_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _select_locale() -> str | None:
+    from flask import request
+
+    return request.accept_languages.best_match(LOCALES) if request else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from tracker.web.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from tracker.cli import register
+
+    register(app)
+

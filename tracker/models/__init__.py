@@ -1,0 +1,82 @@
+"""Typed SQLAlchemy models, one module per aggregate.
+
+Importing this package registers every table on ``db.metadata``.
+"""
+
+from __future__ import annotations
+
+from tracker.models.audit import AuditEvent
+from tracker.models.campaigns import (
+    AllocationNote,
+    Campaign,
+    CampaignPrisoner,
+    Prisoner,
+    RuleKind,
+    TagChoice,
+    TagRule,
+)
+from tracker.models.events import Event
+from tracker.models.ledger import (
+    Balance,
+    Destination,
+    Disbursement,
+    DisbursementCategory,
+    Donation,
+    DonationOrigin,
+    EntryKind,
+    Fund,
+    FundKind,
+    JournalEntry,
+    LedgerAccount,
+    LedgerKind,
+    Posting,
+    PostingRole,
+)
+from tracker.models.publications import (
+    Publication,
+    PublicationCell,
+    PublicationKind,
+    PublishedDonation,
+    Setting,
+)
+from tracker.models.statements import Account, BatchStatus, ImportBatch, RawRow, StatementLine, StatementLineVersion
+from tracker.models.users import Role, User
+
+__all__ = [
+    "Account",
+    "AllocationNote",
+    "AuditEvent",
+    "Balance",
+    "BatchStatus",
+    "Campaign",
+    "CampaignPrisoner",
+    "Destination",
+    "Disbursement",
+    "DisbursementCategory",
+    "Donation",
+    "DonationOrigin",
+    "EntryKind",
+    "Event",
+    "Fund",
+    "FundKind",
+    "ImportBatch",
+    "JournalEntry",
+    "LedgerAccount",
+    "LedgerKind",
+    "Posting",
+    "PostingRole",
+    "Prisoner",
+    "Publication",
+    "PublicationCell",
+    "PublicationKind",
+    "PublishedDonation",
+    "RawRow",
+    "Role",
+    "RuleKind",
+    "Setting",
+    "StatementLine",
+    "StatementLineVersion",
+    "TagChoice",
+    "TagRule",
+    "User",
+]

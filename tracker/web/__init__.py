@@ -1,0 +1,1 @@
+"""Web blueprints: public pages, admin pages, API and webhooks. Views are thin."""
