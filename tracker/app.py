@@ -99,13 +99,26 @@ def _sqlite_begin(conn: Any) -> None:
 def _select_locale() -> str | None:
     from flask import request
 
-    return request.accept_languages.best_match(LOCALES) if request else None
+    from tracker.i18n import current_locale
+
+    if not request:
+        return None
+    lang = (request.view_args or {}).get("lang")
+    locale = lang if lang in LOCALES else request.accept_languages.best_match(LOCALES)
+    current_locale.set(locale or LOCALES[0])
+    return locale
 
 
 def _register_blueprints(app: Flask) -> None:
+    from tracker.web import errors, http, templating
     from tracker.web.public import bp as public_bp
+    from tracker.web.public.open_data import bp as open_data_bp
 
+    http.install(app)
+    templating.install(app)
+    errors.install(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(open_data_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -21,7 +21,7 @@ a time (the one with the fewest donors among those in the smallest failing
 group, ties by key), until every group passes. Published cells (``fixed``)
 are never withdrawn: only candidates are.
 
-May import: the standard library, :mod:`tracker.money`.
+May import: the standard library, :mod:`tracker.money`, :mod:`tracker.i18n`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from tracker import money
+from tracker.i18n import gettext as _
 
 #: Default publication units (major units) per currency; others use 10 * 10**exponent / 100.
 DEFAULT_UNITS = {"EUR": Decimal(10), "USD": Decimal(10), "GBP": Decimal(10), "CHF": Decimal(10), "RUB": Decimal(1000), "JPY": Decimal(1000), "KWD": Decimal(5)}
@@ -106,14 +107,14 @@ class Decision:
 def cell_reason(cell: Cell, rules: Rules) -> str | None:
     """Why a cell cannot be published on its own (rules 1-3), or None."""
     if cell.donors < rules.k:
-        return f"fewer than {rules.k} distinct donors ({cell.donors})"
+        return _("fewer than %(k)d distinct donors (%(donors)d)", k=rules.k, donors=cell.donors)
     total = cell.total
     if total <= 0:
-        return "nothing to publish"
+        return _("nothing to publish")
     if cell.biggest_share() > total * rules.dominance:
-        return f"one donor gives more than {rules.dominance * 100:.0f}% of it"
+        return _("one donor gives more than %(share)s%% of it", share=f"{rules.dominance * 100:.0f}")
     if round_down(total, cell.currency, rules.units) == 0:
-        return "less than one publication unit"
+        return _("less than one publication unit")
     return None
 
 
@@ -156,7 +157,7 @@ def decide(candidates: Iterable[Cell], rules: Rules, fixed: Iterable[Cell] = ())
                 involved = [c for c in live.values() if any(frozenset(fixed_sig.get(m.donation, ())) == keys for m in c.members)]
             if involved:
                 victim = min(involved, key=lambda c: (c.donors, str(c.key)))
-                decision.withheld[victim.key] = f"would leave a group of {donors} donors that subtraction could single out"
+                decision.withheld[victim.key] = _("would leave a group of %(donors)d donors that subtraction could single out", donors=donors)
                 break
         if victim is None:
             break

@@ -27,7 +27,7 @@ from tests.factories import canonical_dump
 from tracker import money
 
 NIGHTLY = os.environ.get("HYPOTHESIS_PROFILE") == "nightly"
-EXAMPLES = 5000 if NIGHTLY else int(os.environ.get("LEDGER_EXAMPLES", "50"))
+EXAMPLES = 5000 if NIGHTLY else int(os.environ.get("LEDGER_EXAMPLES", "40"))
 STEPS = 50
 CURRENCIES = ("EUR", "JPY", "KWD")
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -310,6 +310,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.session.rollback()
 
 
+@pytest.mark.timeout(0 if NIGHTLY else 1200)
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_ledger_state_machine(engine: str, databases: Any, tmp_path_factory: Any, tmp_path: Any) -> None:
     LedgerMachine.database = database_for(engine, databases, tmp_path_factory)

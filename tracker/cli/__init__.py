@@ -3,7 +3,8 @@
 Commands are thin: they parse arguments, call one service, and print. JSON goes
 to stdout, messages to stderr. Exit codes: 0 success, 1 input rejected or a
 check failed, 2 usage error. The commands live in :mod:`tracker.cli.books`,
-:mod:`tracker.cli.catalog` and :mod:`tracker.cli.money_moves`.
+:mod:`tracker.cli.catalog`, :mod:`tracker.cli.money_moves` and
+:mod:`tracker.cli.publishing`.
 
 May import: click, Flask's CLI, the command modules.
 """
@@ -21,7 +22,7 @@ current_locale.set(locale_from_environment())
 
 def commands() -> list[click.Command]:
     """Every top-level command and group."""
-    from tracker.cli import books, catalog, money_moves
+    from tracker.cli import books, catalog, money_moves, publishing
 
     return [
         books.init_db_command,
@@ -39,6 +40,8 @@ def commands() -> list[click.Command]:
         money_moves.review_group,
         money_moves.retag_command,
         money_moves.transfer_command,
+        publishing.publish_command,
+        publishing.setting_group,
     ]
 
 

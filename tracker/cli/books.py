@@ -36,9 +36,10 @@ def demo_command() -> None:
     if result.loaded:
         click.echo(
             _(
-                "Demo loaded: %(donations)d donations from %(donors)d donors.",
+                "Demo loaded: %(donations)d donations from %(donors)d donors; %(releases)d publications cut.",
                 donations=result.donations,
                 donors=result.donors,
+                releases=result.releases,
             ),
             err=True,
         )

@@ -8,6 +8,7 @@ May import: services, models, :mod:`tracker.demo_data`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.demo_data import (
+    END,
     DemoConversion,
     DemoDisbursement,
     DemoDonation,
@@ -37,9 +39,9 @@ from tracker.models import (
     Fund,
     Setting,
 )
-from tracker.sealing import Keys
 from tracker.records import TagSource
-from tracker.services import booking, ledger, unit_of_work
+from tracker.sealing import Keys
+from tracker.services import booking, ledger, publishing, settings, unit_of_work
 from tracker.services.accounts import create_account
 from tracker.services.campaigns import (
     WeightBook,
@@ -63,6 +65,23 @@ class DemoResult:
     loaded: bool
     donations: int = 0
     donors: int = 0
+    releases: int = 0
+
+
+#: What the demo's public pages say about the (fictional) group.
+DEMO_SETTINGS: dict[str, Any] = {
+    "group_name": "Demo Solidarity Fund",
+    "intro": {
+        "en": "A fictional prisoner-support fund. Every figure here is demo data, published the way a real group would publish.",
+        "ru": "Вымышленный фонд поддержки заключённых. Все цифры здесь демонстрационные и опубликованы так, как их опубликовала бы настоящая группа.",
+    },
+    "payment_details": {
+        "en": "PayPal: fund@example.org · Bank: IBAN XX00 0000 0000 0000 0000 00 (Demo Solidarity Fund)",
+        "ru": "PayPal: fund@example.org · Банк: IBAN XX00 0000 0000 0000 0000 00 (Demo Solidarity Fund)",
+    },
+    "base_currency": "EUR",
+    "rates": {"RUB": {"rate": "0.0105", "date": "2026-10-31"}, "GBP": {"rate": "1.17", "date": "2026-10-31"}},
+}
 
 
 def load_demo(plan: DemoPlan | None = None) -> DemoResult:
@@ -103,7 +122,11 @@ def load_demo(plan: DemoPlan | None = None) -> DemoResult:
         booker.flush()
         donors = len({d.donor for d in plan.donations if d.donor})
         session.add(Setting(key=MARKER, value={"loaded_at": datetime.now(UTC).isoformat(), "donations": len(plan.donations)}))
-    return DemoResult(loaded=True, donations=len(plan.donations), donors=donors)
+        for key, value in DEMO_SETTINGS.items():
+            settings.set_value(session, key, json.dumps(value, ensure_ascii=False))
+    # the demo's history closes at END: publish it as the monthly cron would have
+    releases = publishing.publish(today=END + timedelta(days=1), group=DEMO_SETTINGS["group_name"])
+    return DemoResult(loaded=True, donations=len(plan.donations), donors=donors, releases=len(releases))
 
 
 def _timeline(plan: DemoPlan) -> list[tuple[datetime, int, str, Any]]:

@@ -332,14 +332,14 @@ class Basis:
     @classmethod
     def of(cls, entry: JournalEntry) -> Basis:
         """Read the shares recorded on an allocating entry."""
-        if not entry.shares:
-            raise InvariantError(f"entry {entry.id} records no shares")
-        return cls(
-            entry.id,
-            _dec_map(entry.shares["weights"]),
-            _dec_map(entry.shares["gross"]),
-            _dec_map(entry.shares["fee"]),
-        )
+        return cls.of_shares(entry.id, entry.shares)
+
+    @classmethod
+    def of_shares(cls, entry_id: int, shares: dict[str, Any] | None) -> Basis:
+        """Read shares already fetched with the entry's id (bulk readers)."""
+        if not shares:
+            raise InvariantError(f"entry {entry_id} records no shares")
+        return cls(entry_id, _dec_map(shares["weights"]), _dec_map(shares["gross"]), _dec_map(shares["fee"]))
 
     @property
     def total_gross(self) -> Decimal:

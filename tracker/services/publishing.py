@@ -32,11 +32,10 @@ from typing import Any
 
 import rfc8785
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tracker import money
-from tracker.disclosure import Cell, Member, Rules, decide
-from tracker.errors import Conflict
+from tracker.disclosure import Cell, Member, decide
 from tracker.models import (
     AllocationNote,
     Campaign,
@@ -58,6 +57,7 @@ from tracker.models import (
     PublishedDonation,
 )
 from tracker.services import audit, ledger
+from tracker.services.settings import PublicSettings, public_settings
 
 SCHEMA = "tracker.publication/1"
 MAX_CARRY_MONTHS = 12
@@ -121,11 +121,11 @@ def _s(amount: Decimal, currency: str) -> str:
 class Publisher:
     """Cuts releases inside the caller's unit of work."""
 
-    def __init__(self, session: Session, rules: Rules, group: str) -> None:
+    def __init__(self, session: Session, settings: PublicSettings) -> None:
         """Load the funds, who is public, and the end of the chain."""
         self.session = session
-        self.rules = rules
-        self.group = group
+        self.settings = settings
+        self.rules = settings.rules
         self.funds: dict[int, FundInfo] = {}
         rows = session.execute(
             sa.select(Fund, Prisoner.slug, Prisoner.public, Campaign.tag, Campaign.public)
@@ -215,7 +215,47 @@ class Publisher:
             {"slug": p.slug, "name": p.name, "description": p.description}
             for p in self.session.scalars(sa.select(Prisoner).where(Prisoner.public.is_(True)).order_by(Prisoner.slug))
         ]
-        return {"group": self.group, "campaigns": campaigns, "prisoners": prisoners, "rules": {"k": self.rules.k, "dominance": str(self.rules.dominance), "max_carry_months": MAX_CARRY_MONTHS}}
+        return {
+            "group": self.settings.group,
+            "intro": self.settings.intro,
+            "payment_details": self.settings.payment_details,
+            "base_currency": self.settings.base_currency,
+            "rates": self._rates(on),
+            "campaigns": campaigns,
+            "prisoners": prisoners,
+            "rules": {
+                "k": self.rules.k,
+                "dominance": str(self.rules.dominance),
+                "units": {c: format(u.normalize(), "f") for c, u in sorted((self.rules.units or {}).items())},
+                "max_carry_months": MAX_CARRY_MONTHS,
+            },
+        }
+
+    def _rates(self, on: date) -> dict[str, dict[str, str]]:
+        """Rates into the base currency as of ``on``: the latest booked conversion or the rate table."""
+        base = self.settings.base_currency
+        rates: dict[str, dict[str, str]] = {}
+        amount = sa.type_coerce(sa.func.abs(Posting.amount), Posting.amount.type)
+        rows = self.session.execute(
+            sa.select(JournalEntry.id, JournalEntry.occurred_at, Posting.currency, sa.func.sum(amount))
+            .join(Posting, Posting.entry_id == JournalEntry.id)
+            .where(JournalEntry.kind == EntryKind.CONVERSION.value, JournalEntry.occurred_at < _midnight(on + timedelta(days=1)))
+            .group_by(JournalEntry.id, JournalEntry.occurred_at, Posting.currency)
+            .order_by(JournalEntry.occurred_at, JournalEntry.id)
+        ).all()
+        entries: dict[int, dict[str, Any]] = defaultdict(dict)
+        for entry_id, occurred_at, currency, total in rows:
+            entries[entry_id]["on"] = occurred_at.date()
+            entries[entry_id][currency] = total
+        for entry in entries.values():
+            others = [c for c in entry if c not in ("on", base)]
+            if base in entry and len(others) == 1 and entry[others[0]] > 0:
+                rate = (entry[base] / entry[others[0]]).quantize(Decimal("0.000001"))
+                rates[others[0]] = {"rate": format(rate.normalize(), "f"), "date": entry["on"].isoformat(), "source": "booked"}
+        for currency, item in self.settings.rates.items():
+            if currency != base and date.fromisoformat(item["date"]) <= on and (currency not in rates or item["date"] >= rates[currency]["date"]):
+                rates[currency] = {"rate": item["rate"], "date": item["date"], "source": "table"}
+        return dict(sorted(rates.items()))
 
     # --- monthly ---------------------------------------------------------------------------
 
@@ -351,146 +391,11 @@ class Publisher:
             for e, currency, amount in rows
         ]
 
-    # --- yearly ----------------------------------------------------------------------------
-
     def cut_year(self, year: int) -> CutReport:
-        """The yearly statement: per public fund and currency, every movement, exactly."""
-        lines, members, refund_donors = self._year_lines(year)
-        candidates: list[Cell] = []
-        direct: dict[tuple[str, str], dict[str, Decimal]] = {}
-        for (la, currency), line in sorted(lines.items()):
-            info = self.funds[la]
-            if not info.public:
-                continue
-            key = (f"{info.key}@{year}", currency)
-            gifts = members.get((la, currency), [])
-            if gifts:
-                candidates.append(Cell(key, currency, gifts))
-            else:
-                direct[key] = line  # no gifts: nothing about donors in it
-        donation_ids = {m.donation for c in candidates for m in c.members}
-        fixed = self._fixed_cells(donation_ids)
-        decision = decide(candidates, Rules(self.rules.k, self.rules.dominance, {c: Decimal("0.01") for c in _currencies(lines)}), fixed=fixed)
-        published_cells = [c for c in candidates if c.key in decision.published]
-        shown: dict[tuple[str, str], dict[str, Decimal]] = dict(direct)
-        for c in published_cells:
-            shown[c.key] = lines[(self._la_of(c.key[0]), c.currency)]  # type: ignore[index]
-        # everything not shown goes into "other funds", if that passes the rules too
-        other: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        other_members: dict[str, list[Member]] = defaultdict(list)
-        for (la, currency), line in lines.items():
-            info = self.funds[la]
-            key = (f"{info.key}@{year}", currency)
-            if key in shown:
-                continue
-            for name, value in line.items():
-                other[currency][name] += value
-            other_members[currency] += members.get((la, currency), [])
-        notes: list[str] = []
-        other_cells = [Cell((f"other@{year}", cur), cur, ms) for cur, ms in other_members.items() if ms]
-        other_decision = decide(other_cells, Rules(self.rules.k, self.rules.dominance, {c: Decimal("0.01") for c in other}), fixed=[*fixed, *published_cells])
-        other_shown = {}
-        for currency, line in other.items():
-            key = (f"other@{year}", currency)
-            if any(c.key == key for c in other_cells) and key not in other_decision.published:
-                notes.append(f"Some funds in {currency} are not shown for {year}: too few donors to publish them safely.")
-                continue
-            other_shown[currency] = line
-        refund_k = {(k[0], k[1]): n for k, n in refund_donors.items()}
-        body_lines = []
-        for (key, currency), line in sorted(shown.items()):
-            la = self._la_of(key)
-            body_lines.append(self._line(key.removesuffix(f"@{year}"), currency, line, refund_k.get((la, currency), 0)))
-        for currency, line in sorted(other_shown.items()):
-            body_lines.append(self._line("other", currency, line, self.rules.k))
-        body = {**self._directory(date(year, 12, 31)), "year": year, "period": {"start": f"{year}-01-01", "end": f"{year}-12-31"}, "funds": body_lines, "notes": notes}
-        cells = [(c, decision.published[c.key]) for c in published_cells] + [(c, other_decision.published[c.key]) for c in other_cells if c.key in other_decision.published]
-        publication = self._store(PublicationKind.YEARLY, date(year, 1, 1), date(year, 12, 31), body, cells)
-        withheld = {f"{k[0]} {k[1]}": reason for k, reason in decision.withheld.items()}  # type: ignore[index]
-        return CutReport(publication.seq, "yearly", str(year), len(body_lines), withheld)
+        """The yearly statement (see :mod:`tracker.services.statements`)."""
+        from tracker.services.statements import cut_year
 
-    def _la_of(self, key: str) -> int:
-        base = key.split("@")[0]
-        return next(la for la, info in self.funds.items() if info.key == base)
-
-    def _line(self, fund: str, currency: str, line: dict[str, Decimal], refund_donors: int) -> dict[str, Any]:
-        received, refunds = line["received"], line["refunds"]
-        folded = refunds != 0 and refund_donors < self.rules.k
-        return {
-            "fund": fund, "currency": currency,
-            "opening": _s(line["opening"], currency),
-            "received": _s(received - refunds if folded else received, currency),
-            "events": _s(line["events"], currency),
-            "refunds": None if folded else _s(refunds, currency),
-            "fees": _s(line["fees"], currency),
-            "transfers": _s(line["transfers"], currency),
-            "spent": _s(line["spent"], currency),
-            "closing": _s(line["closing"], currency),
-        }
-
-    def _year_lines(self, year: int) -> tuple[dict[tuple[int, str], dict[str, Decimal]], dict[tuple[int, str], list[Member]], dict[tuple[int, str], int]]:
-        begin, finish = _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
-        funds = list(self.funds)
-        lines: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for la, currency, amount in self.session.execute(
-            sa.select(Posting.ledger_account_id, Posting.currency, sa.func.sum(Posting.amount))
-            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-            .where(Posting.ledger_account_id.in_(funds), JournalEntry.occurred_at < begin)
-            .group_by(Posting.ledger_account_id, Posting.currency)
-        ):
-            lines[(la, currency)]["opening"] -= amount
-        resolved = aliased(JournalEntry)
-        kind = sa.func.coalesce(resolved.kind, JournalEntry.kind)
-        for la, currency, entry_kind, role, origin, amount in self.session.execute(
-            sa.select(Posting.ledger_account_id, Posting.currency, kind, Posting.role, Donation.origin, sa.func.sum(Posting.amount))
-            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-            .outerjoin(resolved, sa.and_(JournalEntry.kind == EntryKind.CORRECTION.value, resolved.id == JournalEntry.resolves_entry_id))
-            .outerjoin(Donation, Donation.id == JournalEntry.donation_id)
-            .where(Posting.ledger_account_id.in_(funds), JournalEntry.occurred_at >= begin, JournalEntry.occurred_at < finish)
-            .group_by(Posting.ledger_account_id, Posting.currency, kind, Posting.role, Donation.origin)
-        ):
-            line = lines[(la, currency)]
-            if entry_kind == EntryKind.DONATION.value and role == "gross":
-                line["events" if origin == DonationOrigin.EVENT.value else "received"] -= amount
-            elif entry_kind == EntryKind.REALLOCATION.value or role == "transfer":
-                line["transfers"] -= amount
-            elif role == "refund":
-                line["refunds"] += amount
-            elif role == "fee":
-                line["fees"] += amount
-            elif role == "spend":
-                line["spent"] += amount
-            else:  # pragma: no cover - every role is handled above
-                raise Conflict(f"unexpected posting role {role}")
-        for line in lines.values():
-            for name in ("opening", "received", "events", "refunds", "fees", "transfers", "spent"):
-                line.setdefault(name, money.ZERO)
-            line["closing"] = line["opening"] + line["received"] + line["events"] - line["refunds"] - line["fees"] + line["transfers"] - line["spent"]
-        members: dict[tuple[int, str], list[Member]] = defaultdict(list)
-        refund_sets: dict[tuple[int, str], set[str]] = defaultdict(set)
-        for la, currency, donation_id, donor, entry_kind, amount in self.session.execute(
-            sa.select(Posting.ledger_account_id, Posting.currency, Donation.id, Donation.donor_key, JournalEntry.kind, Posting.amount)
-            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-            .join(Donation, Donation.id == JournalEntry.donation_id)
-            .where(
-                Posting.ledger_account_id.in_(funds),
-                JournalEntry.occurred_at >= begin, JournalEntry.occurred_at < finish,
-                Donation.voided_at.is_(None), Donation.origin != DonationOrigin.EVENT.value,
-                sa.or_(
-                    sa.and_(JournalEntry.kind == EntryKind.DONATION.value, Posting.role == "gross"),
-                    Posting.role == "refund",
-                ),
-            )
-        ):
-            if entry_kind == EntryKind.DONATION.value:
-                members[(la, currency)].append(Member(donation_id, donor, -amount))
-            else:
-                refund_sets[(la, currency)].add(donor)
-        return lines, members, {k: len(v) for k, v in refund_sets.items()}
-
-
-def _currencies(lines: Iterable[tuple[int, str]]) -> set[str]:
-    return {currency for _la, currency in lines}
+        return cut_year(self, year)
 
 
 # --- the use case ----------------------------------------------------------------------------
@@ -525,18 +430,31 @@ def due_years(session: Session) -> list[int]:
     return [y for y in range(first_month.year, last_month.year + 1) if date(y, 12, 31) <= last_month and date(y, 1, 1) not in done]
 
 
-def publish(*, today: date | None = None, force: bool = False, k: int = 5, dominance: Decimal = Decimal("0.5"), units: dict[str, Decimal] | None = None, group: str = "") -> list[CutReport]:
-    """Cut every release that is due (one unit of work). ``force`` closes the current month early."""
+def publish(*, today: date | None = None, force: bool = False, group: str = "Solidarity fund") -> list[CutReport]:
+    """Cut every release that is due (one unit of work). ``force`` closes the current month early.
+
+    ``group`` is the name used when the ``group_name`` setting is not set.
+    """
     from tracker.services import unit_of_work
 
     today = today or datetime.now(UTC).date()
     with unit_of_work() as session:
-        publisher = Publisher(session, Rules(k, dominance, units), group)
+        publisher = Publisher(session, public_settings(session, group))
         reports = [publisher.cut_month(start, end) for start, end in due_months(session, today, force=force)]
         reports += [publisher.cut_year(year) for year in due_years(session)]
         if reports:
             audit.record(session, "publish", "publication", publisher.head.seq if publisher.head else None, after={"releases": [r.as_dict() for r in reports], "forced": force})
         return reports
+
+
+def chain_length(session: Session) -> int:
+    """How many releases are out."""
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Publication)) or 0)
+
+
+def has_donations(session: Session) -> bool:
+    """Whether any donation was ever booked."""
+    return bool(session.scalar(sa.select(sa.exists().where(Donation.id.isnot(None)))))
 
 
 @dataclass(frozen=True, slots=True)
