@@ -11,7 +11,7 @@ export TRACKER_ENV ?= development
 export TRACKER_HASH_KEY_FILE ?= $(KEYS)/hash.key
 export TRACKER_PUBLIC_KEY_FILE ?= $(KEYS)/group.pub
 
-.PHONY: install catalogs keys run test test-quick chromium nightly bench lint extract clean
+.PHONY: install catalogs keys run test test-quick chromium nightly bench bench-public lint extract clean
 
 install: $(VENV)/.installed
 
@@ -52,6 +52,10 @@ nightly: install catalogs chromium
 
 bench: install
 	$(BIN)/python bench/tagging.py
+
+# Public pages under load, 1k against 1M donations (RELIABILITY.md X1, X2); takes a while.
+bench-public: install catalogs
+	$(BIN)/python bench/public_pages.py
 
 lint: install
 	$(BIN)/ruff check tracker tests bench

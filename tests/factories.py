@@ -137,3 +137,13 @@ def canonical_dump(session: Any) -> dict[str, Any]:
             dump[name] = session.scalar(sa.select(sa.func.count()).select_from(table))
     session.rollback()
     return dump
+
+
+@pytest.fixture
+def published(app: Any, books: Books, tmp_path: Any) -> Any:
+    """Books with distinctive donors imported from a PayPal export, January and February 2025 published."""
+    from tests.web import public_seed
+
+    public_seed.seed(books, tmp_path)
+    public_seed.cut()
+    return app

@@ -174,6 +174,26 @@ def test_totals_json_on_the_demo_equals_an_independent_computation(app: Any) -> 
     result = invoke(app, "check")
     assert result.exit_code == 0, result.output
     assert "check ok" in result.stdout
+    _check_demo_publications(app, plan)
+
+
+def _check_demo_publications(app: Any, plan: Any) -> None:
+    """The demo cuts its two years: most public funds show figures, every cell and atom is safe."""
+    from tests.publishing.test_publishing import assert_cells_and_atoms
+    from tracker.extensions import db
+    from tracker.services import published
+
+    verify = invoke(app, "publish", "--verify")
+    assert verify.exit_code == 0, verify.output
+    figures = published.figures(db.session)
+    assert figures.head is not None and {r.kind for r in figures.releases} == {"monthly", "yearly"}
+    public = [p.slug for p in plan.prisoners if p.public]
+    shown = [f.slug for f in figures.prisoners if f.raised]
+    assert len(shown) >= 0.8 * len(public), (shown, public)
+    assert sum(1 for c in figures.campaigns.values() if c.raised) >= 0.6 * len(figures.campaigns)
+    assert_cells_and_atoms(db.session, k=5)
+    again = invoke(app, "publish")
+    assert again.exit_code == 0 and "Nothing is due" in again.output
 
 
 def test_totals_table_is_readable(app: Any, books: Any) -> None:

@@ -139,6 +139,22 @@ def test_year_statement_is_exact_and_chain_verifies(session: Any, books: Any) ->
     session.rollback()
 
 
+def assert_cells_and_atoms(session: Any, k: int) -> None:
+    """V2 and V3(b): every published cell has >= k donors, none over half its sum; every atom >= k donors."""
+    from tracker.models import Donation
+
+    per_cell: dict[int, dict[str, Decimal]] = {}
+    for cell_id, donor, gross in session.execute(
+        sa.select(PublishedDonation.cell_id, Donation.donor_key, Donation.gross).join(Donation, Donation.id == PublishedDonation.donation_id)
+    ):
+        per_cell.setdefault(cell_id, {})
+        per_cell[cell_id][donor] = per_cell[cell_id].get(donor, Decimal(0)) + gross
+    for cell_id, donors in per_cell.items():
+        assert len(donors) >= k, cell_id
+        assert max(donors.values()) <= sum(donors.values()) / 2, cell_id
+    _assert_atoms(session, k)
+
+
 def _assert_atoms(session: Any, k: int) -> None:
     """V3(b): across all releases, donations grouped by the published cells containing them: >= k donors each."""
     from tracker.models import Donation

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, get_locale, lazy_gettext
+from flask_babel import format_date, get_locale, lazy_gettext, refresh
 
 from tracker import money
 from tracker.i18n import LOCALES
@@ -71,6 +71,12 @@ def other_language_url() -> str | None:
 
 def install(app: Flask) -> None:
     """Register the helpers as template globals."""
+
+    @app.before_request
+    def _locale_per_request() -> None:
+        # Flask-Babel keeps the locale on the app context, which a request
+        # shares when one was already pushed (CLI, tests): choose it afresh.
+        refresh()
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:

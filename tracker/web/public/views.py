@@ -83,3 +83,15 @@ def methodology(lang: str) -> Response:
 def robots() -> Response:
     """Crawlers may read everything public."""
     return public_response(lambda _f: "User-agent: *\nAllow: /\nDisallow: /admin\n", "text/plain")
+
+
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#24292f"/><path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>'
+)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """A tiny SVG icon, so browsers do not log a missing one."""
+    return public_response(lambda _f: ICON, "image/svg+xml")
