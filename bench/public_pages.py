@@ -180,10 +180,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def in_process(paths: dict[int, Path], requests: int) -> dict[tuple[int, str], list[float]]:
     """Seconds per request for each (size, page), the sizes alternating request by request."""
-    clients = {}
-    for size, db_path in paths.items():
-        app = create_app(overrides(db_path), instance_path=db_path.parent / "instance")
-        clients[size] = app.test_client()
+    apps = {size: create_app(overrides(p), instance_path=p.parent / "instance")
+            for size, p in paths.items()}
+    clients = {size: app.test_client() for size, app in apps.items()}
     timings: dict[tuple[int, str], list[float]] = {}
     statuses: dict[tuple[int, str], set[int]] = {}
     for page in PAGES:
@@ -197,6 +196,9 @@ def in_process(paths: dict[int, Path], requests: int) -> dict[tuple[int, str], l
                 response.get_data()
                 timings.setdefault((size, page), []).append(time.perf_counter() - start)
                 statuses.setdefault((size, page), set()).add(response.status_code)
+    for app in apps.values():
+        with app.app_context():
+            db.engine.dispose()
     for (size, page), codes in statuses.items():
         if codes != {200}:
             print(f"  NOTE {page} on {size:,} donations answered {sorted(codes)}")
@@ -288,12 +290,12 @@ def tracker_app() -> Flask:
 def bare_app() -> Flask:
     """Gunicorn target: one route that returns the campaign page's bytes, nothing else."""
     body = Path(os.environ["BENCH_BODY"]).read_bytes()
-    mimetype = os.environ["BENCH_CONTENT_TYPE"]
+    content_type = os.environ["BENCH_CONTENT_TYPE"]
     app = Flask("bare")
 
     @app.get(CAMPAIGN_PAGE)
     def page() -> Response:
-        return Response(body, content_type=mimetype)
+        return Response(body, content_type=content_type)
 
     return app
 

@@ -172,3 +172,46 @@ def _assert_atoms(session: Any, k: int) -> None:
     for donation_id, cells in groups.items():
         atoms.setdefault(frozenset(cells), set()).add(donors[donation_id])
     assert all(len(v) >= k for v in atoms.values()), atoms
+
+
+def test_force_closes_the_current_month_early_within_the_rules(session: Any, books: Any) -> None:
+    campaign = books.campaign("205", {"anna": 1})
+    for i in range(6):
+        books.donation("25", campaign=campaign, when=JAN, donor=f"d{i}")
+    books.donation("25", campaign=campaign, when=datetime(2025, 1, 20, 9, tzinfo=UTC), donor="later")
+    assert _cut(date(2025, 1, 15)) == []
+    forced = _cut(date(2025, 1, 15), force=True)
+    assert [(r.kind, r.period) for r in forced] == [("monthly", "2025-01-01..2025-01-14")]
+    assert _cells(session, 1)[("campaign:205", "EUR")] == (Decimal("150"), 6)
+    # the rest of the month is cut when it closes; a lone gift is withheld, never forced out
+    rest = _cut(date(2025, 2, 1))
+    assert rest[0].period == "2025-01-15..2025-01-31" and rest[0].published == 0
+
+
+def test_publish_and_setting_commands(app: Any, books: Any) -> None:
+    campaign = books.campaign("205", {"anna": 1})
+    for i in range(6):
+        books.donation("25", campaign=campaign, when=JAN, donor=f"d{i}")
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["setting", "set", "k", "1"])
+    assert bad.exit_code == 1 and "k:" in bad.output
+    assert runner.invoke(args=["setting", "set", "k", "6"]).exit_code == 0
+    assert runner.invoke(args=["setting", "set", "units", '{"EUR": "5"}']).exit_code == 0
+    result = runner.invoke(args=["publish", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"withheld"' in result.output
+    body = json.loads(session_body(app, 1))
+    assert body["rules"]["k"] == 6 and body["rules"]["units"] == {"EUR": "5"}
+    assert "fewer than 6 distinct donors (6)" not in result.output
+
+
+def session_body(app: Any, seq: int) -> str:
+    from tracker.extensions import db
+
+    return db.session.scalar(sa.select(Publication.body).where(Publication.seq == seq))
+
+
+def test_nothing_to_publish_is_refused(app: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["publish"])
+    assert result.exit_code == 1
+    assert "no donations" in result.output

@@ -211,16 +211,23 @@ class _Builder:
         #: (fund key, year) -> {currency: statement line}
         self.statement: dict[tuple[str, int], dict[str, dict[str, str]]] = {}
         self.monthly: list[dict[str, Any]] = []
+        self.latest: date | None = None
+        #: (fund key, currency) whose held figure starts from a statement's closing
+        self.closed: set[tuple[str, str]] = set()
 
     def add(self, body: dict[str, Any]) -> None:
         f = self.f
-        f.group = body.get("group") or f.group
-        f.intro = body.get("intro") or {}
-        f.payment_details = body.get("payment_details") or {}
-        f.base_currency = body.get("base_currency") or f.base_currency
-        f.rates = body.get("rates") or {}
-        f.rules = body.get("rules") or {}
-        self._directory(body)
+        end = date.fromisoformat(body["period"]["end"])
+        if self.latest is None or end >= self.latest:
+            # the directory (names, texts, rates) as of the latest period, not the latest cut
+            self.latest = end
+            f.group = body.get("group") or f.group
+            f.intro = body.get("intro") or {}
+            f.payment_details = body.get("payment_details") or {}
+            f.base_currency = body.get("base_currency") or f.base_currency
+            f.rates = body.get("rates") or {}
+            f.rules = body.get("rules") or {}
+            self._directory(body)
         if body["kind"] == "yearly":
             for line in body["funds"]:
                 self.statement.setdefault((line["fund"], int(body["year"])), {})[line["currency"]] = line
@@ -264,9 +271,12 @@ class _Builder:
 
     def finish(self) -> Figures:
         f = self.f
-        years = defaultdict(set)
-        for fund_key, year in self.statement:
-            years[fund_key].add(year)
+        #: (fund, currency) -> the years a statement covers, and the last of them
+        years: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for (fund_key, year), lines in self.statement.items():
+            for currency in lines:
+                years[(fund_key, currency)].add(year)
+        last = {k: max(v) for k, v in years.items()}
         totals_raised: list[tuple[str, Decimal]] = []
         totals_spent: list[tuple[str, Decimal]] = []
         held: dict[str, Amounts] = defaultdict(dict)
@@ -277,6 +287,7 @@ class _Builder:
                 raised[fund_key].append((currency, Decimal(line["received"])))
                 spent[fund_key].append((currency, Decimal(line["spent"])))
                 held[fund_key][currency] = Decimal(line["closing"])
+                self.closed.add((fund_key, currency))
             fund = self._fund(fund_key)
             if fund is not None:
                 fund.statements += [{"year": year, **line} for _, line in sorted(lines.items())]
@@ -293,14 +304,16 @@ class _Builder:
                         _add(campaign.raised, currency, value)
                     continue
                 periods.setdefault(key, Period(start, end)).received[currency] = value
-                if start.year not in years.get(key, ()):
+                if start.year not in years.get((key, currency), ()):
                     raised[key].append((currency, value))
+                if start.year > last.get((key, currency), 0):
                     _add(held[key], currency, value)
             for item in body["spending"]:
                 key, currency, amount = item["fund"], item["currency"], Decimal(item["amount"])
                 _add(periods.setdefault(key, Period(start, end)).spent, currency, amount)
-                if start.year not in years.get(key, ()):
+                if start.year not in years.get((key, currency), ()):
                     spent[key].append((currency, amount))
+                if start.year > last.get((key, currency), 0):
                     _add(held[key], currency, -amount)
                 fund = self._fund(key)
                 if fund is not None:
@@ -319,11 +332,15 @@ class _Builder:
         for key in set(raised) | set(spent) | set(held):
             totals_raised += raised.get(key, [])
             totals_spent += spent.get(key, [])
+            # without a statement's closing, held is received minus spent since the first
+            # release; money that came by transfer or conversion shows only in statements,
+            # so a negative figure there would be misleading: it is left out until then
+            held[key] = {c: a for c, a in sorted(held.get(key, {}).items()) if (key, c) in self.closed or a >= 0}
             fund = self._fund(key)
             if fund is not None:
                 fund.raised = _amounts(raised.get(key, []))
                 fund.spent = _amounts(spent.get(key, []))
-                fund.held = dict(sorted(held.get(key, {}).items()))
+                fund.held = held[key]
         f.raised, f.spent = _amounts(totals_raised), _amounts(totals_spent)
         f.held = _amounts((c, a) for amounts in held.values() for c, a in amounts.items())
         for campaign in f.campaigns.values():
