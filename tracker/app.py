@@ -99,14 +99,10 @@ def _sqlite_begin(conn: Any) -> None:
 def _select_locale() -> str | None:
     from flask import request
 
-    from tracker.i18n import current_locale
-
     if not request:
         return None
     lang = (request.view_args or {}).get("lang")
-    locale = lang if lang in LOCALES else request.accept_languages.best_match(LOCALES)
-    current_locale.set(locale or LOCALES[0])
-    return locale
+    return lang if lang in LOCALES else request.accept_languages.best_match(LOCALES)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -202,3 +202,21 @@ def test_weights_change_on_their_effective_date(books, session) -> None:
     assert -balance(session, books.fund_of("a")) == D("15.00")
     assert -balance(session, books.fund_of("b")) == D("5.00")
     assert books.check().ok
+
+
+def test_assigning_a_wholly_refunded_gift_moves_nothing_and_checks_out(books: Any, session: Any) -> None:
+    """Found by the stateful test: a gift refunded in full, then settled under another campaign."""
+    from tracker.models import Destination, Donation
+    from tracker.records import TagSource
+    from tracker.services import unit_of_work
+    from tracker.services.allocation import Move, reallocate
+
+    first = books.campaign("205", {"anna": 1})
+    other = books.campaign("206", {"boris": 1})
+    gift = books.donation("30", fee="1", campaign=first, donor="d1")
+    books.refund(gift, "30", fee_returned="1")
+    with unit_of_work() as s:
+        moved = reallocate(s, s.get(Donation, gift.id), Move(Destination.CAMPAIGN, other.id, TagSource.MANUAL, {}))
+    assert moved is None
+    report = books.check()
+    assert report.ok, report.violations

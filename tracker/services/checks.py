@@ -270,7 +270,15 @@ def _check_donations(session: Session, add: Any, only: list[int] | None = None) 
         for row in entries:
             by_donation[row.donation_id].append(row)
         for d in donations:
-            _check_one_donation(d, by_donation.get(d.id, []), legs, la_kind, asset_kinds, allowed, general, review, add)
+            _check_one_donation(d, by_donation.get(d.id, []), legs, la_kind, asset_kinds, allowed, general, review, add, lambda d: _nothing_left(session, d.id))
+
+
+def _nothing_left(session: Session, donation_id: int) -> bool:
+    """Whether a donation's gross and fee have all been returned (refunds, chargebacks)."""
+    from tracker.services.allocation import outstanding
+
+    _basis, gross, fee = outstanding(session, session.get(Donation, donation_id))
+    return not any(gross.values()) and not any(fee.values())
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -307,6 +315,7 @@ def _check_one_donation(
     general: int,
     review: int,
     add: Any,
+    nothing_left: Any = lambda _d: False,
 ) -> None:
     cur = d.currency
     if d.voided_at is not None:
@@ -362,7 +371,8 @@ def _check_one_donation(
             fits = funds == {review}
         else:
             fits = bool(funds) and funds <= allowed.get(d.campaign_id, set())
-        if not fits:
+        # a gift assigned after it was wholly returned keeps its old allocation: nothing is left to move
+        if not fits and not nothing_left(d):
             add("allocation", f"donation {d.id} ({d.destination}) is allocated to funds that do not belong to it")
     _check_returns(d, entries, bases, legs, add)
 

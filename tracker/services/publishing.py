@@ -100,6 +100,11 @@ class CutReport:
         return {"seq": self.seq, "kind": self.kind, "period": self.period, "published": self.published, "withheld": self.withheld}
 
 
+def donor_of(donation_id: int, donor_key: str | None) -> str:
+    """Who a gift counts as: its donor key, or itself alone (cash and manual entries)."""
+    return donor_key or f"gift:{donation_id}"
+
+
 def _month_end(day: date) -> date:
     nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return nxt - timedelta(days=1)
@@ -184,7 +189,7 @@ class Publisher:
             .where(PublicationCell.id.in_(list(cell_ids)))
         ):
             cell = cells.setdefault(cell_id, Cell((f"#{cell_id}:{key}", currency), currency))
-            cell.members.append(Member(donation_id, donor, money.ZERO))
+            cell.members.append(Member(donation_id, donor_of(donation_id, donor), money.ZERO))
         return list(cells.values())
 
     # --- metadata every release carries ---------------------------------------------------------
@@ -310,12 +315,12 @@ class Publisher:
                 total += part
                 key = (info.key, currency)
                 if info.key not in done.get(donation_id, ()):
-                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor, part))
+                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor_of(donation_id, donor), part))
             campaign = self.campaigns.get(campaign_id) if destination == Destination.CAMPAIGN.value else None
             if campaign is not None and campaign.public and total > 0:
                 key = (f"campaign:{campaign.tag}", currency)
                 if key[0] not in done.get(donation_id, ()):
-                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor, total))
+                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor_of(donation_id, donor), total))
         return list(cells.values())
 
     def _fully_refunded(self, rows: list[Any], bases: dict[int, ledger.Basis]) -> set[int]:

@@ -9,11 +9,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import format_date, get_locale, lazy_gettext, refresh
 
 from tracker import money
-from tracker.i18n import LOCALES
+from tracker.i18n import LOCALES, current_locale
 
 
 def _lang() -> str:
@@ -75,8 +75,16 @@ def install(app: Flask) -> None:
     @app.before_request
     def _locale_per_request() -> None:
         # Flask-Babel keeps the locale on the app context, which a request
-        # shares when one was already pushed (CLI, tests): choose it afresh.
+        # shares when one was already pushed (CLI, tests): choose it afresh,
+        # and give the pure layers' gettext the same locale for this request only.
         refresh()
+        g.tracker_locale_token = current_locale.set(_lang())
+
+    @app.teardown_request
+    def _restore_locale(_exc: BaseException | None) -> None:
+        token = g.pop("tracker_locale_token", None)
+        if token is not None:
+            current_locale.reset(token)
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:
