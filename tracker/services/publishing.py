@@ -56,7 +56,7 @@ from tracker.models import (
     PublicationKind,
     PublishedDonation,
 )
-from tracker.services import audit, ledger
+from tracker.services import audit, bulk, ledger
 from tracker.services.settings import PublicSettings, public_settings
 
 SCHEMA = "tracker.publication/1"
@@ -149,6 +149,10 @@ class Publisher:
             self.funds[info.ledger_id] = info
         self.campaigns = {c.id: c for c in session.scalars(sa.select(Campaign))}
         self.head = session.scalar(sa.select(Publication).order_by(Publication.seq.desc()).limit(1))
+        #: gifts still withheld after the last month cut in this run (None: read them from the books)
+        self._carried: list[Any] | None = None
+        self._rows: list[Any] = []
+        self._bases: dict[int, ledger.Basis] = {}
 
     # --- chain -----------------------------------------------------------------------------
 
@@ -162,14 +166,15 @@ class Publisher:
         )
         self.session.add(publication)
         self.session.flush()
+        rows = []
         for cell, value in cells:
             key, currency = cell.key  # type: ignore[misc]
-            row = PublicationCell(publication_id=publication.id, key=key, currency=currency, value=value, donors=cell.donors)
-            self.session.add(row)
-            self.session.flush()
-            ids = sorted({m.donation for m in cell.members})
-            if ids:
-                self.session.execute(sa.insert(PublishedDonation.__table__), [{"cell_id": row.id, "donation_id": d} for d in ids])
+            rows.append(PublicationCell(publication_id=publication.id, key=key, currency=currency, value=value, donors=cell.donors))
+        self.session.add_all(rows)
+        self.session.flush()
+        links = [{"cell_id": row.id, "donation_id": d} for row, (cell, _v) in zip(rows, cells, strict=True) for d in sorted({m.donation for m in cell.members})]
+        if links:
+            bulk.insert_rows(self.session, PublishedDonation.__table__, links)
         self.head = publication
         return publication
 
@@ -282,28 +287,51 @@ class Publisher:
             "events": self._events(start, end),
         }
         publication = self._store(PublicationKind.MONTHLY, start, end, body, published)
+        waiting = {m.donation for c in candidates if c.key not in decision.published for m in c.members}
+        self._carried = [r for r in self._rows if r[0] in waiting]
         withheld = {f"{k[0]} {k[1]}": reason for k, reason in decision.withheld.items()}  # type: ignore[index]
         return CutReport(publication.seq, "monthly", f"{start}..{end}", len(published), withheld)
 
+    def _gifts(self, since: date, end: date) -> list[Any]:
+        """Donations that may go into donor cells, received in [since, end]."""
+        return list(
+            self.session.execute(
+                sa.select(
+                    Donation.id, Donation.donor_key, Donation.currency, Donation.destination, Donation.campaign_id,
+                    JournalEntry.id, JournalEntry.shares, Donation.received_at,
+                )
+                .join(JournalEntry, JournalEntry.id == Donation.allocation_entry_id)
+                .where(
+                    Donation.voided_at.is_(None),
+                    Donation.destination != Destination.REVIEW.value,
+                    Donation.origin != DonationOrigin.EVENT.value,
+                    Donation.received_at >= _midnight(since),
+                    Donation.received_at < _midnight(end + timedelta(days=1)),
+                )
+                .order_by(Donation.id)
+            ).all()
+        )
+
     def _month_candidates(self, start: date, end: date) -> list[Cell]:
-        window = _months_back(start, MAX_CARRY_MONTHS)
-        rows = self.session.execute(
-            sa.select(Donation.id, Donation.donor_key, Donation.currency, Donation.destination, Donation.campaign_id, JournalEntry.id, JournalEntry.shares)
-            .join(JournalEntry, JournalEntry.id == Donation.allocation_entry_id)
-            .where(
-                Donation.voided_at.is_(None),
-                Donation.destination != Destination.REVIEW.value,
-                Donation.origin != DonationOrigin.EVENT.value,
-                Donation.received_at >= _midnight(window),
-                Donation.received_at < _midnight(end + timedelta(days=1)),
-            )
-            .order_by(Donation.id)
-        ).all()
-        bases = {r[5]: ledger.Basis.of_shares(r[5], r[6]) for r in rows}
+        """Cells of the month's gifts plus those still carried (withheld, at most twelve months back).
+
+        The first month of a run reads the whole carry window; later months of the
+        same run read only their own gifts and keep what is still carried in memory.
+        """
+        window = _midnight(_months_back(start, MAX_CARRY_MONTHS))
+        if self._carried is None:
+            rows = self._gifts(_months_back(start, MAX_CARRY_MONTHS), end)
+        else:
+            rows = sorted((r for r in self._carried if r[7] >= window), key=lambda r: r[0]) + self._gifts(start, end)
+        for r in rows:
+            if r[5] not in self._bases:
+                self._bases[r[5]] = ledger.Basis.of_shares(r[5], r[6])
+        bases = self._bases
         refunded = self._fully_refunded(rows, bases)
         done = self._already_published([r[0] for r in rows])
+        self._rows = rows
         cells: dict[Hashable, Cell] = {}
-        for donation_id, donor, currency, destination, campaign_id, basis_id, _shares in rows:
+        for donation_id, donor, currency, destination, campaign_id, basis_id, _shares, _at in rows:
             if donation_id in refunded:
                 continue
             basis = bases[basis_id]
@@ -326,7 +354,7 @@ class Publisher:
     def _fully_refunded(self, rows: list[Any], bases: dict[int, ledger.Basis]) -> set[int]:
         refunded: set[int] = set()
         with_refunds = set()
-        ids = list(bases)
+        ids = sorted({r[5] for r in rows})
         for lo in range(0, len(ids), 5000):
             with_refunds |= set(
                 self.session.scalars(
@@ -343,7 +371,7 @@ class Publisher:
         returned: dict[int, tuple[Decimal, Decimal]] = {}
         for currency, group in by_currency.items():
             returned.update(ledger.returned_for(self.session, group, currency))
-        for donation_id, _donor, _cur, _dest, _camp, basis_id, _shares in rows:
+        for donation_id, _donor, _cur, _dest, _camp, basis_id, _shares, _at in rows:
             if basis_id in returned and returned[basis_id][0] >= bases[basis_id].total_gross:
                 refunded.add(donation_id)
         return refunded
