@@ -95,11 +95,12 @@ TARGET_304 = 2.0  # X2: 304 rps / 200 rps at least
 # --- the databases ---------------------------------------------------------------------------
 
 
-def overrides(db_path: Path) -> dict[str, Any]:
+def overrides(db_path: Path, redis_url: str) -> dict[str, Any]:
     """Configuration for an app in this process (keys from files in the environment unset)."""
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "TRACKER_ENV": "production",
+        "REDIS_URL": redis_url,
         "SECRET_KEY": SECRET_KEY,
         "HASH_KEY": HASH_KEY,
         "PUBLIC_KEY": PUBLIC_KEY,
@@ -109,9 +110,9 @@ def overrides(db_path: Path) -> dict[str, Any]:
     }
 
 
-def build(db_path: Path, count: int, seed: int = 205) -> tuple[float, float, str]:
+def build(db_path: Path, count: int, redis_url: str, seed: int = 205) -> tuple[float, float, str]:
     """Create, fill and publish a database; seconds to load and to publish, what was cut."""
-    app = create_app(overrides(db_path), instance_path=db_path.parent / "instance")
+    app = create_app(overrides(db_path, redis_url), instance_path=db_path.parent / "instance")
     rng = random.Random(seed)
     span = (END - START).total_seconds()
     amounts = [Decimal(a) for a in ("5", "10", "10", "15", "20", "25", "25", "50", "100")]
@@ -178,9 +179,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def in_process(paths: dict[int, Path], requests: int) -> dict[tuple[int, str], list[float]]:
+def in_process(paths: dict[int, Path], requests: int,
+               redis_url: str) -> dict[tuple[int, str], list[float]]:
     """Seconds per request for each (size, page), the sizes alternating request by request."""
-    apps = {size: create_app(overrides(p), instance_path=p.parent / "instance")
+    apps = {size: create_app(overrides(p, redis_url), instance_path=p.parent / "instance")
             for size, p in paths.items()}
     clients = {size: app.test_client() for size, app in apps.items()}
     timings: dict[tuple[int, str], list[float]] = {}
@@ -282,6 +284,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def redis(tmp: Path) -> Iterator[str]:
+    """A private redis-server: outside development the app requires REDIS_URL (sign-in limits).
+
+    Public pages never use it; without redis-server the URL names a closed port.
+    """
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    binary = shutil.which("redis-server")
+    if binary is None:
+        print("  no redis-server: REDIS_URL names a closed port (public pages do not use it)")
+        yield url
+        return
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def tracker_app() -> Flask:
     """Gunicorn target: the tracker app, configured by the environment."""
     return create_app(instance_path=os.environ["BENCH_INSTANCE"])
@@ -311,25 +343,26 @@ class Server:
             command = ["taskset", "-c", "0", *command]
         base = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "BENCH_"))}
         base.pop("DATABASE_URL", None)
+        base.pop("REDIS_URL", None)
         self.log = log
         self.handle = log.open("ab")
         self.process = subprocess.Popen(command, env={**base, **env}, stdout=self.handle,
                                         stderr=subprocess.STDOUT, cwd=HERE)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # until a worker has booted and answers
             if self.process.poll() is not None:
                 self.stop()
                 raise SystemExit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
+                self.get("/", timeout=5)
+                return
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.2)
         self.stop()
-        raise SystemExit(f"gunicorn did not listen within 60 s:\n{log.read_text()[-3000:]}")
+        raise SystemExit(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
-    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    def get(self, path: str, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request("GET", path)
             response = conn.getresponse()
@@ -352,9 +385,10 @@ def pinned() -> bool:
     return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
 
 
-def tracker_env(db_path: Path) -> dict[str, str]:
+def tracker_env(db_path: Path, redis_url: str) -> dict[str, str]:
     return {
         "TRACKER_ENV": "production",
+        "REDIS_URL": redis_url,
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": f"sqlite:///{db_path}",
         "TRACKER_HASH_KEY": HASH_KEY,
@@ -387,12 +421,13 @@ def show(who: str, url: str, result: Load, expected: str = "non-2xx") -> None:
           f"generator CPU {result.cpu:.0%}", flush=True)
 
 
-def load_phase(paths: dict[int, Path], seconds: float, tmp: Path) -> dict[str, Any]:
+def load_phase(paths: dict[int, Path], seconds: float, tmp: Path,
+               redis_url: str) -> dict[str, Any]:
     """Each URL on each size (the bare app next to the campaign page), then the 304 runs."""
     loads: dict[tuple[int, str], Load] = {}
     conditional: dict[int, Load] = {}
     log = tmp / "gunicorn.log"
-    servers = {size: Server("public_pages:tracker_app()", tracker_env(p), log)
+    servers = {size: Server("public_pages:tracker_app()", tracker_env(p, redis_url), log)
                for size, p in paths.items()}
     try:
         status, headers, body = servers[max(paths)].get(CAMPAIGN_PAGE)
@@ -451,69 +486,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-load", action="store_true", help="in-process latency only")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
-    small, large = args.small, args.large
-    if small >= large:
+    if args.small >= args.large:
         parser.error("--small must be smaller than --large")
     tmp = Path(tempfile.mkdtemp(prefix="tracker-bench-public-"))
-    names = {small: f"{small:,}", large: f"{large:,}"}
-    rows: list[tuple[str, float, str, str]] = []
     try:
-        paths = {}
-        for size in (small, large):
-            folder = tmp / f"d{size}"
-            (folder / "instance").mkdir(parents=True)
-            paths[size] = folder / "tracker.sqlite3"
-            loaded, published, cut = build(paths[size], size)
-            megabytes = paths[size].stat().st_size / 2**20
-            print(f"{names[size]:>10} donations: loaded in {loaded:.1f} s "
-                  f"({size / loaded:,.0f}/s), published in {published:.1f} s: {cut}; "
-                  f"{megabytes:,.0f} MB", flush=True)
-
-        print(f"in-process, {args.requests} requests per page and size (ms):")
-        timings = in_process(paths, args.requests)
-        for page in PAGES:
-            for size in (small, large):
-                values = timings[(size, page)]
-                print(f"  {names[size]:>10} {page:<20} median "
-                      f"{statistics.median(values) * 1000:7.2f}  p95 "
-                      f"{percentile(values, 0.95) * 1000:7.2f}")
-        for page in PAGES:
-            value = (statistics.median(timings[(large, page)])
-                     / statistics.median(timings[(small, page)]))
-            ratio_line(rows, f"median {names[large]}/{names[small]} {page}", value,
-                       TARGET_MEDIAN, at_most=True)
-
-        errors = 0
-        if not args.skip_load:
-            print(f"load: gunicorn -w 2 -k gthread --threads 4, {CONNECTIONS} connections, "
-                  f"{args.seconds:g} s per URL{', pinned to cores 0 and 1' if pinned() else ''}:")
-            got = load_phase(paths, args.seconds, tmp)
-            loads, conditional, bare = got["loads"], got["conditional"], got["bare"]
-            for url in LOAD_URLS:
-                lo, hi = loads[(small, url)], loads[(large, url)]
-                ratio_line(rows, f"rps {names[large]}/{names[small]} {url}",
-                           hi.rps / lo.rps if lo.rps else float("nan"), TARGET_RPS, at_most=False)
-                ratio_line(rows, f"p99 {names[large]}/{names[small]} {url}",
-                           hi.p99 / lo.p99, TARGET_P99, at_most=True)
-            for size in (small, large):
-                page = loads[(size, CAMPAIGN_PAGE)]
-                ratio_line(rows, f"rps campaign page/bare Flask ({names[size]})",
-                           page.rps / bare.rps if bare.rps else float("nan"), TARGET_BARE,
-                           at_most=False)
-            for size in (small, large):
-                hit = conditional.get(size)
-                full = loads[(size, CAMPAIGN_PAGE)]
-                value = hit.rps / full.rps if hit is not None and full.rps else float("nan")
-                ratio_line(rows, f"rps 304/200 {CAMPAIGN_PAGE} ({names[size]})", value,
-                           TARGET_304, at_most=False)
-            everything = [*loads.values(), *conditional.values()]
-            errors = sum(r.unexpected + r.errors for r in everything)
-
+        with redis(tmp) as redis_url:
+            rows, errors = run(args, tmp, redis_url)
         print("\nsummary")
         print(f"  {'check':<52} {'value':>7}  {'target':<8} verdict")
         for label, value, target, word in rows:
             print(f"  {label:<52} {value:>7.2f}  {target:<8} {word}")
-        if not args.skip_load:
+        if errors is not None:
             word = "ok" if errors == 0 else "FAILED"
             print(f"  {'unexpected statuses and socket errors':<52} {errors:>7}  {'= 0':<8} {word}")
         if args.keep:
@@ -523,6 +506,63 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
+
+def run(args: argparse.Namespace, tmp: Path,
+        redis_url: str) -> tuple[list[tuple[str, float, str, str]], int | None]:
+    """Build, measure and print; the ratio rows and the error count (None without load)."""
+    small, large = args.small, args.large
+    names = {small: f"{small:,}", large: f"{large:,}"}
+    rows: list[tuple[str, float, str, str]] = []
+    paths = {}
+    for size in (small, large):
+        folder = tmp / f"d{size}"
+        (folder / "instance").mkdir(parents=True)
+        paths[size] = folder / "tracker.sqlite3"
+        loaded, published, cut = build(paths[size], size, redis_url)
+        megabytes = paths[size].stat().st_size / 2**20
+        print(f"{names[size]:>10} donations: loaded in {loaded:.1f} s "
+              f"({size / loaded:,.0f}/s), published in {published:.1f} s: {cut}; "
+              f"{megabytes:,.0f} MB", flush=True)
+
+    print(f"in-process, {args.requests} requests per page and size (ms):")
+    timings = in_process(paths, args.requests, redis_url)
+    for page in PAGES:
+        for size in (small, large):
+            values = timings[(size, page)]
+            print(f"  {names[size]:>10} {page:<20} median "
+                  f"{statistics.median(values) * 1000:7.2f}  p95 "
+                  f"{percentile(values, 0.95) * 1000:7.2f}")
+    for page in PAGES:
+        value = (statistics.median(timings[(large, page)])
+                 / statistics.median(timings[(small, page)]))
+        ratio_line(rows, f"median {names[large]}/{names[small]} {page}", value,
+                   TARGET_MEDIAN, at_most=True)
+    if args.skip_load:
+        return rows, None
+
+    print(f"load: gunicorn -w 2 -k gthread --threads 4, {CONNECTIONS} connections, "
+          f"{args.seconds:g} s per URL{', pinned to cores 0 and 1' if pinned() else ''}:")
+    got = load_phase(paths, args.seconds, tmp, redis_url)
+    loads, conditional, bare = got["loads"], got["conditional"], got["bare"]
+    for url in LOAD_URLS:
+        lo, hi = loads[(small, url)], loads[(large, url)]
+        ratio_line(rows, f"rps {names[large]}/{names[small]} {url}",
+                   hi.rps / lo.rps if lo.rps else float("nan"), TARGET_RPS, at_most=False)
+        ratio_line(rows, f"p99 {names[large]}/{names[small]} {url}",
+                   hi.p99 / lo.p99, TARGET_P99, at_most=True)
+    for size in (small, large):
+        page = loads[(size, CAMPAIGN_PAGE)]
+        ratio_line(rows, f"rps campaign page/bare Flask ({names[size]})",
+                   page.rps / bare.rps if bare.rps else float("nan"), TARGET_BARE,
+                   at_most=False)
+    for size in (small, large):
+        hit = conditional.get(size)
+        full = loads[(size, CAMPAIGN_PAGE)]
+        value = hit.rps / full.rps if hit is not None and full.rps else float("nan")
+        ratio_line(rows, f"rps 304/200 {CAMPAIGN_PAGE} ({names[size]})", value,
+                   TARGET_304, at_most=False)
+    everything = [*loads.values(), *conditional.values()]
+    return rows, sum(r.unexpected + r.errors for r in everything)
 
 if __name__ == "__main__":
     raise SystemExit(main())

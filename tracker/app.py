@@ -106,15 +106,22 @@ def _select_locale() -> str | None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
     from tracker.web import errors, http, templating
+    from tracker.web.admin import access
+    from tracker.web.admin import bp as admin_bp
     from tracker.web.public import bp as public_bp
     from tracker.web.public.open_data import bp as open_data_bp
 
     http.install(app)
     templating.install(app)
     errors.install(app)
+    access.install(app)
+    CSRFProtect(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(open_data_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -41,9 +41,13 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_KEY": None,
     "PUBLIC_KEY_FILE": None,
     "GROUP_NAME": "Solidarity fund",
+    # Shared storage for sign-in rate limits (required outside development).
+    "REDIS_URL": None,
+    # Admins and treasurers must use a second factor; False only for a local demo.
+    "REQUIRE_SECOND_FACTOR": True,
 }
 
-_CONTRACT_ENV = ("DATABASE_URL", "SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")
+_CONTRACT_ENV = ("DATABASE_URL", "SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "REDIS_URL")
 _RAW_ENV = ("HASH_KEY", "HASH_KEY_FILE", "PUBLIC_KEY", "PUBLIC_KEY_FILE", "SECRET_KEY")
 
 

@@ -24,7 +24,8 @@ def _load() -> ModuleType:
 
 
 def _routes_exist(bench: ModuleType, tmp: Path) -> bool:
-    app = bench.create_app(bench.overrides(tmp / "probe.sqlite3"), instance_path=tmp / "instance")
+    config = bench.overrides(tmp / "probe.sqlite3", "redis://127.0.0.1:1/0")  # never connected
+    app = bench.create_app(config, instance_path=tmp / "instance")
     adapter = app.url_map.bind("localhost")
     try:
         for url in bench.LOAD_URLS:

@@ -36,6 +36,7 @@ def commands() -> list[click.Command]:
         catalog.account_group,
         catalog.prisoner_group,
         catalog.campaign_group,
+        catalog.user_group,
         money_moves.rule_group,
         money_moves.review_group,
         money_moves.retag_command,

@@ -205,3 +205,30 @@ def campaign_reallocate(tag: str, note: str | None, dry_run: bool, as_json: bool
     for c in changes:
         click.echo(f"{c.donation_id:>7}  {c.received_on}  {c.gross:>10} {c.currency}")
     click.echo(_("%(n)d donation(s) to re-allocate.", n=len(changes)) if dry_run else _("%(n)d donation(s) re-allocated.", n=len(changes)), err=True)
+
+
+@click.group("user", help=_("People who sign in to the admin pages."))
+def user_group() -> None:
+    """Manage users."""
+
+
+@user_group.command("add", help=_("Add a user; prints a one-time link to set the password (or asks for one)."))
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["treasurer", "organiser", "admin"]), help=_("What the user may do."))
+@click.option("--password", "ask_password", is_flag=True, help=_("Set the password now from a prompt instead of printing a link."))
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help=_("The site's address, for the link."))
+@with_appcontext
+@fail_cleanly
+def user_add(email: str, role: str, ask_password: bool, base_url: str) -> None:
+    from tracker.services import unit_of_work, users
+
+    password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True) if ask_password else None
+    with unit_of_work() as session:
+        user, token = users.add_user(session, email, role)
+        if password is not None:
+            users.set_password(session, user, password, token=token)
+    if password is None:
+        click.echo(f"{base_url.rstrip('/')}/admin/set-password/{token}")
+        click.echo(_("Send this link to %(email)s; it works once and expires in 48 hours.", email=user.email), err=True)
+    else:
+        click.echo(_("User %(email)s added.", email=user.email), err=True)

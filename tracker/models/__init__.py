@@ -40,7 +40,7 @@ from tracker.models.publications import (
     Setting,
 )
 from tracker.models.statements import Account, BatchStatus, ImportBatch, RawRow, StatementLine, StatementLineVersion
-from tracker.models.users import Role, User
+from tracker.models.users import PasswordToken, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Account",
@@ -71,6 +71,8 @@ __all__ = [
     "PublicationKind",
     "PublishedDonation",
     "RawRow",
+    "PasswordToken",
+    "RecoveryCode",
     "Role",
     "RuleKind",
     "Setting",
@@ -79,4 +81,5 @@ __all__ = [
     "TagChoice",
     "TagRule",
     "User",
+    "UserSession",
 ]

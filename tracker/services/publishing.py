@@ -519,3 +519,15 @@ def verify_chain(session: Session) -> list[ChainProblem]:
             problems.append(ChainProblem(pub.seq, "its body names another sequence number"))
         previous = pub.sha256
     return problems
+
+
+def preview(session: Session, *, today: date | None = None, force: bool = False, group: str = "Solidarity fund") -> list[CutReport]:
+    """What ``publish`` would cut now, with what it would withhold; nothing is kept."""
+    today = today or datetime.now(UTC).date()
+    try:
+        publisher = Publisher(session, public_settings(session, group))
+        reports = [publisher.cut_month(start, end) for start, end in due_months(session, today, force=force)]
+        reports += [publisher.cut_year(year) for year in due_years(session)]
+    finally:
+        session.rollback()
+    return reports

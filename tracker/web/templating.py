@@ -95,5 +95,6 @@ def install(app: Flask) -> None:
             "fmt_month": fmt_month,
             "other_language_url": other_language_url,
             "category": category,
+            "get_locale": _lang,
             "LOCALES": LOCALES,
         }
