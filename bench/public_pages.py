@@ -26,11 +26,14 @@ RELIABILITY.md X1 (public surge) and X2 (conditional requests). In one run:
 4. **conditional**: the campaign page with ``If-None-Match`` set to the ETag of
    a first response: 304s with no body, at least twice the rate of the 200s.
 
-The load generator is Python: on this 2-core machine it may itself limit the
-bare app's rate, which makes the app/bare ratio look better than it is; the
-size ratios do not depend on it. Timings are noisy: compare the ratios of one
-run. ``make bench-public`` runs the defaults (building 1M donations takes tens
-of minutes).
+The load generator is Python: each run prints its CPU share of core 1; near
+100% it, not the server, would be what limits the rate (the bare app needs
+about half of it). Gunicorn also needs ``REDIS_URL`` outside development: a
+private ``redis-server`` on a free loopback port is started for the run. A
+single p99 from a 10 s window on a busy machine can be off by half: compare
+the ratios of one run, and repeat before reading a miss into a p99.
+``make bench-public`` runs the defaults: about 13 minutes here, 7 of them
+loading the million donations and 3.5 publishing them.
 """
 
 from __future__ import annotations

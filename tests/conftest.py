@@ -53,6 +53,8 @@ TEST_CONFIG: dict[str, Any] = {
     "HASH_KEY": "42" * 32,
     "PUBLIC_KEY": bytes(TEST_PRIVATE_KEY.public_key).hex(),
     "GROUP_NAME": "Test solidarity fund",
+    # tests cut releases and look at once: no caching of the chain head
+    "PUBLIC_HEAD_MAX_AGE": 0.0,
 }
 ENGINES = ("sqlite", "postgresql")
 

@@ -14,11 +14,11 @@ from werkzeug.exceptions import NotFound
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "public_pages.py"
 
 
-def _load() -> ModuleType:
+def _load(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     spec = importlib.util.spec_from_file_location("public_pages", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("public_pages", module)
+    monkeypatch.setitem(sys.modules, "public_pages", module)  # dataclasses look it up
     spec.loader.exec_module(module)
     return module
 
@@ -39,7 +39,7 @@ def _routes_exist(bench: ModuleType, tmp: Path) -> bool:
 def test_benchmark_prints_its_ratios(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bench = _load()
+    bench = _load(monkeypatch)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert bench.main(["--small", "50", "--large", "200", "--seconds", "1", "--requests", "5"]) == 0
     out = capsys.readouterr().out

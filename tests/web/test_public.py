@@ -233,3 +233,24 @@ def test_undo_retag_and_late_lines_never_change_a_release(published: Any, books:
     assert dict(db.session.execute(sa.select(Publication.seq, Publication.body)).tuples().all()) == bodies
     for url, data in pages.items():
         assert _get(client, url).get_data() == data, url
+
+
+def test_front_cache_serves_the_same_bytes_and_headers_until_the_next_release(published: Any) -> None:
+    """With the head cached for a moment, answers skip Flask but stay byte-identical, 304s included."""
+    import time
+
+    published.config["PUBLIC_HEAD_MAX_AGE"] = 30.0
+    client = published.test_client()
+    first = _get(client, "/en/campaign/205")
+    second = _get(client, "/en/campaign/205")
+    assert second.get_data() == first.get_data()
+    assert dict(second.headers) == dict(first.headers)
+    assert "X-Tracker-Release" not in second.headers
+    conditional = _get(client, "/en/campaign/205", **{"If-None-Match": first.headers["ETag"]})
+    assert conditional.status_code == 304 and conditional.get_data() == b""
+    assert conditional.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    public_seed.cut(date(2025, 4, 1))
+    assert _get(client, "/en/campaign/205").headers["ETag"] == first.headers["ETag"]  # within the head's max age
+    published.config["PUBLIC_HEAD_MAX_AGE"] = 0.0
+    time.sleep(0.01)
+    assert _get(client, "/en/campaign/205").headers["ETag"] != first.headers["ETag"]

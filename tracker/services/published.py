@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -392,9 +393,36 @@ _cache: dict[tuple[str, Head | None], Figures] = {}
 _lock = threading.Lock()
 
 
-def figures(session: Session) -> Figures:
+_heads: dict[str, tuple[float, Head | None]] = {}
+
+
+def current_head(session: Session, max_age: float = 0.0) -> Head | None:
+    """The newest release, looked up at most once per ``max_age`` seconds per database.
+
+    A short age spares every request a query; a new release then shows up to
+    ``max_age`` seconds later, still all at once (pages change only between releases).
+    """
+    url = str(session.get_bind().url)
+    now = time.monotonic()
+    seen = _heads.get(url)
+    if seen is not None and now - seen[0] < max_age:
+        return seen[1]
+    found = head(session)
+    _heads[url] = (now, found)
+    return found
+
+
+def fresh_head_sha(url: str, max_age: float) -> str | None:
+    """The head's hash for a database URL if it was confirmed within ``max_age`` seconds, else None."""
+    seen = _heads.get(url)
+    if seen is None or time.monotonic() - seen[0] >= max_age:
+        return None
+    return seen[1].sha256 if seen[1] else "-"
+
+
+def figures(session: Session, max_age: float = 0.0) -> Figures:
     """The figures for the current head, computed once per head per database."""
-    current = head(session)
+    current = current_head(session, max_age)
     key = (str(session.get_bind().url), current)
     cached = _cache.get(key)
     if cached is not None:

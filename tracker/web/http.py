@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_talisman import Talisman
 
 from tracker.extensions import db
@@ -64,6 +64,7 @@ def install(app: Flask) -> None:
         permissions_policy={"interest-cohort": "()", "browsing-topics": "()"},
     )
     app.after_request(_no_cookies_in_public)
+    app.wsgi_app = FrontCache(app.wsgi_app, app)  # type: ignore[method-assign]
 
 
 def _no_cookies_in_public(response: Response) -> Response:
@@ -115,10 +116,11 @@ def public_response(
     ``build`` returns the body (or body and status); it runs once per chain
     head, URL and host. The ETag names the release and the language.
     """
-    figures = published.figures(db.session)
-    release = figures.head.seq if figures.head else 0
+    figures = published.figures(db.session, current_app.config.get("PUBLIC_HEAD_MAX_AGE", 1.0))
+    release = f"{figures.head.seq}-{figures.head.sha256[:12]}" if figures.head else "0"
     etag = f"r{release}-{lang}" if lang else f"r{release}"
-    key = (str(db.engine.url), release, request.host, request.path)
+    sha = figures.head.sha256 if figures.head else None
+    key = (str(db.engine.url), sha, request.host, request.path)
     item = _store.get(key)
     if item is None:
         result = build(figures)
@@ -132,6 +134,76 @@ def public_response(
         response.set_etag(etag)
         response.headers["Cache-Control"] = cache_control
         response.make_conditional(request)
+        if response.status_code == 200:
+            # the front cache (FrontCache) may keep the finished response for this release
+            response.headers[FrontCache.MARK] = sha or "-"
+            request.environ["tracker.database"] = key[0]
     else:
         response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+class FrontCache:
+    """WSGI middleware: finished public responses served again without entering Flask.
+
+    Only responses that :func:`public_response` built for a release (it marks
+    them) are kept, with every header Flask and Talisman added, keyed by
+    database, scheme, host and path and by the release they belong to. A
+    request is answered from here only while the chain head was confirmed
+    within ``PUBLIC_HEAD_MAX_AGE`` seconds (:func:`published.current_head`);
+    otherwise it goes through Flask, which looks the head up again. Conditional
+    requests get a 304. Admin paths never come here.
+    """
+
+    MARK = "X-Tracker-Release"
+
+    def __init__(self, wsgi_app: Any, app: Flask) -> None:
+        """Wrap ``wsgi_app`` (the Flask app's own)."""
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.items: OrderedDict[tuple[Any, ...], tuple[str, str, list[tuple[str, str]], bytes, str]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.size = 2048
+
+    def _key(self, environ: dict[str, Any]) -> tuple[Any, ...]:
+        return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer from memory when the release is current, else run Flask and remember."""
+        method = environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO", "")
+        if method not in ("GET", "HEAD") or path.startswith("/admin") or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        key = self._key(environ)
+        item = self.items.get(key)
+        if item is not None:
+            url, sha, headers, body, etag = item
+            if published.fresh_head_sha(url, self.app.config.get("PUBLIC_HEAD_MAX_AGE", 1.0)) == sha:
+                if etag and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+                    start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type")])
+                    return [b""]
+                start_response("200 OK", headers)
+                return [b""] if method == "HEAD" else [body]
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            mark = next((v for k, v in headers if k == self.MARK), None)
+            clean = [(k, v) for k, v in headers if k != self.MARK]
+            captured["mark"], captured["clean"] = mark, clean
+            return start_response(status, clean, exc_info) if exc_info else start_response(status, clean)
+
+        result = self.wsgi_app(environ, capture)
+        if captured.get("mark") and captured["status"].startswith("200") and method == "GET":
+            body = b"".join(result)
+            if hasattr(result, "close"):
+                result.close()
+            etag = next((v for k, v in captured["clean"] if k.lower() == "etag"), "")
+            url = environ.get("tracker.database", "")
+            with self.lock:
+                self.items[key] = (url, captured["mark"], captured["clean"], body, etag)
+                self.items.move_to_end(key)
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+            return [body]
+        return result
