@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_date, get_locale, lazy_gettext, refresh
+from flask_babel import format_date, get_locale, refresh
+from flask_babel import lazy_gettext as _l
 
 from tracker import money
 from tracker.i18n import LOCALES, current_locale
@@ -45,14 +46,14 @@ def fmt_month(day: date) -> str:
 
 
 CATEGORIES = {
-    "lawyer": lazy_gettext("Lawyers"),
-    "parcels": lazy_gettext("Parcels"),
-    "commissary": lazy_gettext("Prison shop"),
-    "travel": lazy_gettext("Travel for visits and hearings"),
-    "medical": lazy_gettext("Medical care"),
-    "family": lazy_gettext("Support for families"),
-    "fines": lazy_gettext("Fines and court costs"),
-    "other": lazy_gettext("Other"),
+    "lawyer": _l("Lawyers"),
+    "parcels": _l("Parcels"),
+    "commissary": _l("Prison shop"),
+    "travel": _l("Travel for visits and hearings"),
+    "medical": _l("Medical care"),
+    "family": _l("Support for families"),
+    "fines": _l("Fines and court costs"),
+    "other": _l("Other"),
 }
 
 

@@ -1,0 +1,172 @@
+"""Treasurer pages for the monthly routine: the review queue, spending, the audit log.
+
+Registered on the admin blueprint; every view declares its role.
+
+May import: Flask, Flask-WTF, services, models (read-only queries), :mod:`tracker.web.admin`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from tracker import money
+from tracker.errors import MoneyError, TrackerError
+from tracker.extensions import db
+from tracker.i18n import gettext
+from tracker.models import Account, AuditEvent, Campaign, DisbursementCategory, Fund, FundKind, Prisoner, Role
+from tracker.services import audit, review, unit_of_work
+from tracker.services.disbursements import create_disbursement
+from tracker.web.admin.access import requires
+from tracker.web.admin.views import ActionForm, bp
+
+CATEGORY_CHOICES = [
+    SelectChoice("lawyer", _l("Lawyers")),
+    SelectChoice("parcels", _l("Parcels")),
+    SelectChoice("commissary", _l("Prison shop")),
+    SelectChoice("travel", _l("Travel for visits and hearings")),
+    SelectChoice("medical", _l("Medical care")),
+    SelectChoice("family", _l("Support for families")),
+    SelectChoice("fines", _l("Fines and court costs")),
+    SelectChoice("other", _l("Other")),
+]
+
+
+def _acting() -> None:
+    audit.current_actor.set(f"user:{current_user.user.id}")
+
+
+# --- review queue ---------------------------------------------------------------------
+
+
+@bp.route("/review", methods=["GET", "POST"])
+@requires(Role.TREASURER)
+def review_page() -> Any:
+    """Donations waiting for a campaign: their text, why, candidates; assign in bulk."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        ids = [int(v) for v in request.form.getlist("donation") if v.isdigit()]
+        target = request.form.get("campaign", "")
+        if not ids:
+            flash(gettext("Choose at least one donation."))
+        else:
+            _acting()
+            try:
+                done = review.assign(ids, campaign_tag=None if target == "general" else target)
+            except TrackerError as error:
+                flash(str(error))
+            else:
+                flash(gettext("%(n)d donations assigned.", n=len(done)))
+        return redirect(url_for("admin.review_page"))
+    items = review.review_queue(db.session, limit=200)
+    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.tag)).all()
+    db.session.rollback()
+    return render_template("admin/review.html", items=items, campaigns=campaigns, form=form)
+
+
+# --- spending ---------------------------------------------------------------------------
+
+
+class DisbursementForm(FlaskForm):  # type: ignore[misc]
+    """Money paid out of a fund."""
+
+    fund = SelectField(_l("Fund"), validators=[DataRequired()])
+    account = SelectField(_l("Paid from account"), validators=[DataRequired()])
+    currency = StringField(_l("Currency"), validators=[DataRequired(), Length(min=3, max=3)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=32)])
+    category = SelectField(_l("Category"), choices=CATEGORY_CHOICES)
+    public_description = StringField(_l("Public description"), validators=[Length(max=500)])
+    private_note = TextAreaField(_l("Private note (treasurers only)"), validators=[Optional(), Length(max=2000)])
+    paid_on = DateField(_l("Paid on"), validators=[DataRequired()], default=date.today)
+
+
+def _decimal_mark(text: str) -> str:
+    """Either separator works: "12,50" and "12.50"; "1,234" stays a thousands group."""
+    text = text.strip()
+    if "," in text and "." not in text and len(text.rsplit(",", 1)[1]) != 3:
+        return ","
+    if "," in text and "." in text and text.rfind(",") > text.rfind("."):
+        return ","
+    return "."
+
+
+def _fund_choices() -> list[SelectChoice]:
+    rows = db.session.execute(
+        sa.select(Fund.id, Fund.kind, Fund.name, Prisoner.name, Campaign.tag)
+        .outerjoin(Prisoner, Prisoner.id == Fund.prisoner_id)
+        .outerjoin(Campaign, Campaign.id == Fund.campaign_id)
+        .where(Fund.kind != FundKind.REVIEW.value)
+        .order_by(Fund.kind, Fund.name)
+    ).all()
+    return [SelectChoice(str(fid), prisoner or (f"{tag} · {name}" if tag else name)) for fid, _kind, name, prisoner, tag in rows]
+
+
+@bp.route("/spending", methods=["GET", "POST"])
+@requires(Role.TREASURER)
+def spending_page() -> Any:
+    """Record a disbursement (lawyer, parcels...) with its public description."""
+    form = DisbursementForm()
+    form.fund.choices = _fund_choices()
+    form.account.choices = [SelectChoice(str(a.id), a.name) for a in db.session.scalars(sa.select(Account).order_by(Account.name))]
+    if form.validate_on_submit():
+        try:
+            currency = money.normalise_currency(form.currency.data)
+            amount = money.parse_amount(form.amount.data, decimal_mark=_decimal_mark(form.amount.data), currency=currency)
+        except MoneyError as error:
+            form.amount.errors.append(str(error))
+        else:
+            _acting()
+            try:
+                with unit_of_work() as session:
+                    create_disbursement(
+                        session,
+                        fund=session.get(Fund, int(form.fund.data)),
+                        account=session.get(Account, int(form.account.data)),
+                        currency=currency,
+                        amount=amount,
+                        category=DisbursementCategory(form.category.data),
+                        public_description=form.public_description.data or "",
+                        paid_on=form.paid_on.data,
+                        private_note=form.private_note.data or None,
+                    )
+            except TrackerError as error:
+                form.amount.errors.append(str(error))
+            else:
+                flash(gettext("Payment recorded."))
+                return redirect(url_for("admin.spending_page"))
+    return render_template("admin/spending.html", form=form)
+
+
+# --- audit log --------------------------------------------------------------------------
+
+PAGE = 100
+
+
+@bp.get("/audit")
+@requires(Role.TREASURER, Role.ADMIN)
+def audit_page() -> Any:
+    """Who did what when, newest first; filter by action and actor; pages by id (keyset)."""
+    query = sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE + 1)
+    action = request.args.get("action", "").strip()[:64]
+    actor = request.args.get("actor", "").strip()[:120]
+    before = request.args.get("before", "")
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if before.isdigit():
+        query = query.where(AuditEvent.id < int(before))
+    rows = db.session.scalars(query).all()
+    more = rows[PAGE].id if len(rows) > PAGE else None
+    events = rows[:PAGE]
+    db.session.rollback()
+    return render_template("admin/audit.html", events=events, more=more, action=action, actor=actor)
