@@ -71,3 +71,19 @@ def test_organisers_cannot_open_treasurer_pages(app: Any) -> None:
     sign_in(client, "o@example.org")
     for url in ("/admin/review", "/admin/spending", "/admin/audit"):
         assert client.get(url).status_code == 403, url
+
+
+def test_export_page_downloads_the_books_and_is_audited(app: Any, treasurer: Any) -> None:
+    import io
+
+    import openpyxl
+
+    client, _ = treasurer
+    with app.app_context():
+        _books(app).donation("12", general=True, donor="z")
+    page = client.get("/admin/export")
+    response = client.post("/admin/export", data={"csrf_token": csrf(page.data), "start": "2025-01-01", "end": "2025-12-31", "fmt": "xlsx", "with_notes": "no"})
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert openpyxl.load_workbook(io.BytesIO(response.data)).sheetnames == ["donations", "postings", "disbursements"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert b"books.export" in client.get("/admin/audit").data

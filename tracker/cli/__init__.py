@@ -33,6 +33,7 @@ def commands() -> list[click.Command]:
         books.batch_group,
         books.donor_group,
         books.keys_group,
+        books.export_command,
         catalog.account_group,
         catalog.prisoner_group,
         catalog.campaign_group,

@@ -245,3 +245,27 @@ def keys_generate(directory: str) -> None:
     )
 
 
+
+
+@click.command("export", help=_("Export the books of a period for the group's accountant (CSV zip or XLSX)."))
+@click.option("--from", "start", required=True, help=_("First day, like 2025-01-01."))
+@click.option("--to", "end", required=True, help=_("Last day, like 2025-12-31."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True, help=_("The file format."))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help=_("Where to write the file."))
+@click.option("--with-notes", is_flag=True, help=_("Include the private notes on disbursements."))
+@with_appcontext
+@fail_cleanly
+def export_command(start: str, end: str, fmt: str, out: str, with_notes: bool) -> None:
+    from tracker.cli.common import parse_date
+    from tracker.extensions import db
+    from tracker.services import books_export
+
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    assert first is not None and last is not None
+    if last < first:
+        raise click.BadParameter(_("the last day is before the first"), param_hint="--to")
+    items = books_export.tables(db.session, first, last, with_notes=with_notes)
+    data = books_export.to_xlsx(items) if fmt == "xlsx" else books_export.to_csv_zip(items)
+    db.session.rollback()
+    Path(out).write_bytes(data)
+    click.echo(_("Wrote %(path)s (%(size)d bytes).", path=out, size=len(data)), err=True)

@@ -170,3 +170,41 @@ def audit_page() -> Any:
     events = rows[:PAGE]
     db.session.rollback()
     return render_template("admin/audit.html", events=events, more=more, action=action, actor=actor)
+
+
+# --- books export -----------------------------------------------------------------------
+
+
+class ExportForm(FlaskForm):  # type: ignore[misc]
+    """A period and a format."""
+
+    start = DateField(_l("First day"), validators=[DataRequired()])
+    end = DateField(_l("Last day"), validators=[DataRequired()])
+    fmt = SelectField(_l("Format"), choices=[SelectChoice("xlsx", "XLSX"), SelectChoice("csv", "CSV (zip)")])
+    with_notes = SelectField(_l("Private notes"), choices=[SelectChoice("no", _l("Leave out")), SelectChoice("yes", _l("Include"))])
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@requires(Role.TREASURER)
+def export_page() -> Any:
+    """Download the books of a period for the group's accountant."""
+    from flask import Response
+
+    from tracker.services import books_export
+
+    form = ExportForm()
+    if form.validate_on_submit():
+        if form.end.data < form.start.data:
+            form.end.errors.append(gettext("the last day is before the first"))
+        else:
+            _acting()
+            items = books_export.tables(db.session, form.start.data, form.end.data, with_notes=form.with_notes.data == "yes")
+            xlsx = form.fmt.data == "xlsx"
+            data = books_export.to_xlsx(items) if xlsx else books_export.to_csv_zip(items)
+            db.session.rollback()
+            with unit_of_work() as session:
+                audit.record(session, "books.export", "period", f"{form.start.data}..{form.end.data}", after={"format": form.fmt.data, "notes": form.with_notes.data == "yes"})
+            name = f"books-{form.start.data}-{form.end.data}.{'xlsx' if xlsx else 'zip'}"
+            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if xlsx else "application/zip"
+            return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("admin/export.html", form=form)
