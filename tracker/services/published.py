@@ -396,7 +396,7 @@ _lock = threading.Lock()
 _heads: dict[str, tuple[float, Head | None]] = {}
 
 
-def current_head(session: Session, max_age: float = 0.0) -> Head | None:
+def current_head(session: Session, max_age: float = 0) -> Head | None:
     """The newest release, looked up at most once per ``max_age`` seconds per database.
 
     A short age spares every request a query; a new release then shows up to
@@ -420,7 +420,7 @@ def fresh_head_sha(url: str, max_age: float) -> str | None:
     return seen[1].sha256 if seen[1] else "-"
 
 
-def figures(session: Session, max_age: float = 0.0) -> Figures:
+def figures(session: Session, max_age: float = 0) -> Figures:
     """The figures for the current head, computed once per head per database."""
     current = current_head(session, max_age)
     key = (str(session.get_bind().url), current)

@@ -116,7 +116,7 @@ def public_response(
     ``build`` returns the body (or body and status); it runs once per chain
     head, URL and host. The ETag names the release and the language.
     """
-    figures = published.figures(db.session, current_app.config.get("PUBLIC_HEAD_MAX_AGE", 1.0))
+    figures = published.figures(db.session, current_app.config.get("PUBLIC_HEAD_MAX_AGE", 1))
     release = f"{figures.head.seq}-{figures.head.sha256[:12]}" if figures.head else "0"
     etag = f"r{release}-{lang}" if lang else f"r{release}"
     sha = figures.head.sha256 if figures.head else None
@@ -178,7 +178,7 @@ class FrontCache:
         item = self.items.get(key)
         if item is not None:
             url, sha, headers, body, etag = item
-            if published.fresh_head_sha(url, self.app.config.get("PUBLIC_HEAD_MAX_AGE", 1.0)) == sha:
+            if published.fresh_head_sha(url, self.app.config.get("PUBLIC_HEAD_MAX_AGE", 1)) == sha:
                 if etag and etag in environ.get("HTTP_IF_NONE_MATCH", ""):
                     start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-length", "content-type")])
                     return [b""]
