@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.web.admin import money_pages  # noqa: F401 - registers its views on bp
+from tracker.web.admin import entries, money_pages  # noqa: F401 - register their views on bp
 from tracker.web.admin.views import bp
 
 __all__ = ["bp"]
