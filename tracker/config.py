@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "GROUP_NAME": "Solidarity fund",
     # Shared storage for sign-in rate limits (required outside development).
     "REDIS_URL": None,
+    # How many reverse proxies (setting X-Forwarded-*) stand in front of the app.
+    "PROXY_COUNT": 0,
     # Admins and treasurers must use a second factor; False only for a local demo.
     "REQUIRE_SECOND_FACTOR": True,
 }

@@ -254,3 +254,17 @@ def test_front_cache_serves_the_same_bytes_and_headers_until_the_next_release(pu
     published.config["PUBLIC_HEAD_MAX_AGE"] = 0.0
     time.sleep(0.01)
     assert _get(client, "/en/campaign/205").headers["ETag"] != first.headers["ETag"]
+
+
+def test_behind_a_tls_proxy_hsts_is_sent(db_url: str, tmp_path: Path) -> None:
+    from tests.conftest import make_app
+
+    proxied = make_app(db_url, tmp_path, PROXY_COUNT=1)
+    response = _get(proxied.test_client(), "/en/methodology", **{"X-Forwarded-Proto": "https"})
+    assert "max-age" in response.headers.get("Strict-Transport-Security", "")
+    plain = _get(proxied.test_client(), "/en/methodology")
+    assert "Strict-Transport-Security" not in plain.headers
+    with proxied.app_context():
+        from tracker.extensions import db
+
+        db.engine.dispose()

@@ -64,6 +64,13 @@ def install(app: Flask) -> None:
         permissions_policy={"interest-cohort": "()", "browsing-topics": "()"},
     )
     app.after_request(_no_cookies_in_public)
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies:
+        # behind a TLS-terminating proxy: trust its X-Forwarded-* headers, so HSTS, the
+        # rate limits' client address and external URLs are right
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     app.wsgi_app = FrontCache(app.wsgi_app, app)  # type: ignore[method-assign]
 
 
