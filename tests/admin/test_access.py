@@ -210,3 +210,17 @@ def test_production_needs_shared_rate_limit_storage(tmp_path: Any, db_url: str) 
     config = {k: v for k, v in TEST_CONFIG.items() if k != "TESTING"}
     with pytest.raises(ConfigError, match="REDIS_URL"):
         create_app({**config, "TRACKER_ENV": "production", "ENV": "production", "SQLALCHEMY_DATABASE_URI": db_url}, instance_path=tmp_path)
+
+
+def test_the_audit_log_names_whoever_acted_in_each_request(app: Any, treasurer: Any) -> None:
+    from tracker.extensions import db
+    from tracker.models import AuditEvent
+
+    client, _ = treasurer
+    stranger = app.test_client()
+    path = add_user(app, "late@example.org", "organiser")
+    set_password(stranger, path)  # signed out: not the treasurer who acted before in this thread
+    with app.app_context():
+        actors = dict(db.session.execute(sa.select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.action.in_(["user.totp", "user.password"])).order_by(AuditEvent.id)).tuples().all())
+    assert actors["user.password"] == "web:signed-out"
+    assert actors["user.totp"].startswith("user:")

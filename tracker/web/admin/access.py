@@ -29,7 +29,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from tracker.errors import ConfigError
 from tracker.extensions import db
 from tracker.models import Role
-from tracker.services import users
+from tracker.services import audit, users
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,6 +131,9 @@ def install(app: Flask) -> None:
     def _guard() -> Response | None:
         if not request.path.startswith("/admin") or request.endpoint is None:
             return None
+        # who the audit log names for this request only (threads serve many users)
+        who = f"user:{current_user.user.id}" if current_user.is_authenticated else "web:signed-out"
+        g.tracker_actor_token = audit.current_actor.set(who)
         roles = declared_roles(app, request.endpoint)
         if roles is None:
             abort(403)  # a view that declares no role is for nobody
@@ -144,6 +147,12 @@ def install(app: Flask) -> None:
         if current_user.role not in roles:
             abort(403)
         return None
+
+    @app.teardown_request
+    def _forget_actor(_exc: BaseException | None) -> None:
+        token = g.pop("tracker_actor_token", None)
+        if token is not None:
+            audit.current_actor.reset(token)
 
     @app.after_request
     def _no_store(response: Response) -> Response:
