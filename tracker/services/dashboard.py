@@ -47,28 +47,28 @@ class Dashboard:
 def dashboard(session: Session, today: date | None = None) -> Dashboard:
     """Gather the dashboard (read-only)."""
     today = today or datetime.now(UTC).date()
-    lines: dict[int, AccountLine] = {}
-    for account in session.scalars(sa.select(Account).order_by(Account.name)):
-        line = AccountLine(account.name, account.kind)
-        for currency, amount in session.execute(
-            sa.select(Balance.currency, Balance.amount).where(Balance.ledger_account_id == account.asset_ledger_id).order_by(Balance.currency)
-        ):
-            if amount:
-                line.balances[currency] = amount
-        batch = session.scalar(
-            sa.select(ImportBatch)
-            .where(ImportBatch.account_id == account.id, ImportBatch.status == BatchStatus.COMMITTED.value)
-            .order_by(ImportBatch.id.desc())
-            .limit(1)
-        )
-        if batch is not None:
-            line.last_import, line.last_file = batch.committed_at, batch.filename
-            check = batch.balance_check or {}
-            line.balance_check = check.get("status") if isinstance(check, dict) else None
-        lines[account.id] = line
+    accounts = session.scalars(sa.select(Account).order_by(Account.name)).all()
+    lines = {a.id: AccountLine(a.name, a.kind) for a in accounts}
+    by_ledger = {a.asset_ledger_id: lines[a.id] for a in accounts}
+    for ledger_id, currency, amount in session.execute(
+        sa.select(Balance.ledger_account_id, Balance.currency, Balance.amount)
+        .where(Balance.ledger_account_id.in_(list(by_ledger)), Balance.amount != Decimal(0))
+        .order_by(Balance.currency)
+    ):
+        by_ledger[ledger_id].balances[currency] = amount
+    last = (
+        sa.select(sa.func.max(ImportBatch.id))
+        .where(ImportBatch.status == BatchStatus.COMMITTED.value)
+        .group_by(ImportBatch.account_id)
+    )
+    for batch in session.scalars(sa.select(ImportBatch).where(ImportBatch.id.in_(last))):
+        line = lines[batch.account_id]
+        line.last_import, line.last_file = batch.committed_at, batch.filename
+        check = batch.balance_check or {}
+        line.balance_check = check.get("status") if isinstance(check, dict) else None
     figures = totals.totals(session)
     return Dashboard(
-        accounts=list(lines.values()),
+        accounts=[lines[a.id] for a in accounts],
         review=figures["review"],
         unclassified=figures["unclassified"],
         due=publishing.due_months(session, today),

@@ -369,20 +369,18 @@ def release_bytes(session: Session, seq: int) -> bytes | None:
 
 def build(session: Session) -> Figures:
     """Compute the public figures from every release (oldest first)."""
-    rows = session.execute(sa.select(Publication.seq, Publication.body).order_by(Publication.seq)).all()
+    rows = session.execute(sa.select(Publication.seq, Publication.sha256, Publication.body).order_by(Publication.seq)).all()
     releases: list[ReleaseInfo] = []
     builder: _Builder | None = None
-    for seq, text in rows:
+    for seq, sha, text in rows:
         body = json.loads(text)
         period = body["period"]
         releases.append(
-            ReleaseInfo(seq, body["kind"], date.fromisoformat(period["start"]), date.fromisoformat(period["end"]), "", body.get("previous"))
+            ReleaseInfo(seq, body["kind"], date.fromisoformat(period["start"]), date.fromisoformat(period["end"]), sha, body.get("previous"))
         )
         if builder is None:
             builder = _Builder(Figures(None, []))
         builder.add(body)
-    shas = dict(session.execute(sa.select(Publication.seq, Publication.sha256)).tuples().all())
-    releases = [ReleaseInfo(r.seq, r.kind, r.start, r.end, shas[r.seq], r.previous) for r in releases]
     figures = builder.finish() if builder else Figures(None, [])
     figures.releases = releases
     figures.head = Head(releases[-1].seq, releases[-1].sha256) if releases else None

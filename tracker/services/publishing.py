@@ -100,11 +100,6 @@ class CutReport:
         return {"seq": self.seq, "kind": self.kind, "period": self.period, "published": self.published, "withheld": self.withheld}
 
 
-def donor_of(donation_id: int, donor_key: str | None) -> str:
-    """Who a gift counts as: its donor key, or itself alone (cash and manual entries)."""
-    return donor_key or f"gift:{donation_id}"
-
-
 def _month_end(day: date) -> date:
     nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return nxt - timedelta(days=1)
@@ -194,7 +189,7 @@ class Publisher:
             .where(PublicationCell.id.in_(list(cell_ids)))
         ):
             cell = cells.setdefault(cell_id, Cell((f"#{cell_id}:{key}", currency), currency))
-            cell.members.append(Member(donation_id, donor_of(donation_id, donor), money.ZERO))
+            cell.members.append(Member(donation_id, donor, money.ZERO))
         return list(cells.values())
 
     # --- metadata every release carries ---------------------------------------------------------
@@ -343,12 +338,12 @@ class Publisher:
                 total += part
                 key = (info.key, currency)
                 if info.key not in done.get(donation_id, ()):
-                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor_of(donation_id, donor), part))
+                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor, part))
             campaign = self.campaigns.get(campaign_id) if destination == Destination.CAMPAIGN.value else None
             if campaign is not None and campaign.public and total > 0:
                 key = (f"campaign:{campaign.tag}", currency)
                 if key[0] not in done.get(donation_id, ()):
-                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor_of(donation_id, donor), total))
+                    cells.setdefault(key, Cell(key, currency)).members.append(Member(donation_id, donor, total))
         return list(cells.values())
 
     def _fully_refunded(self, rows: list[Any], bases: dict[int, ledger.Basis]) -> set[int]:
@@ -472,9 +467,7 @@ def publish(*, today: date | None = None, force: bool = False, group: str = "Sol
 
     today = today or datetime.now(UTC).date()
     with unit_of_work() as session:
-        publisher = Publisher(session, public_settings(session, group))
-        reports = [publisher.cut_month(start, end) for start, end in due_months(session, today, force=force)]
-        reports += [publisher.cut_year(year) for year in due_years(session)]
+        publisher, reports = _cut_due(session, today, force, group)
         if reports:
             audit.record(session, "publish", "publication", publisher.head.seq if publisher.head else None, after={"releases": [r.as_dict() for r in reports], "forced": force})
         return reports
@@ -523,11 +516,15 @@ def verify_chain(session: Session) -> list[ChainProblem]:
 
 def preview(session: Session, *, today: date | None = None, force: bool = False, group: str = "Solidarity fund") -> list[CutReport]:
     """What ``publish`` would cut now, with what it would withhold; nothing is kept."""
-    today = today or datetime.now(UTC).date()
     try:
-        publisher = Publisher(session, public_settings(session, group))
-        reports = [publisher.cut_month(start, end) for start, end in due_months(session, today, force=force)]
-        reports += [publisher.cut_year(year) for year in due_years(session)]
+        return _cut_due(session, today or datetime.now(UTC).date(), force, group)[1]
     finally:
         session.rollback()
-    return reports
+
+
+def _cut_due(session: Session, today: date, force: bool, group: str) -> tuple[Publisher, list[CutReport]]:
+    """Cut every closed month not yet out, then every closed year (flush only)."""
+    publisher = Publisher(session, public_settings(session, group))
+    reports = [publisher.cut_month(start, end) for start, end in due_months(session, today, force=force)]
+    reports += [publisher.cut_year(year) for year in due_years(session)]
+    return publisher, reports

@@ -33,7 +33,7 @@ from tracker.models import (
     Posting,
     PublicationKind,
 )
-from tracker.services.publishing import CutReport, _midnight, _s, donor_of
+from tracker.services.publishing import CutReport, _midnight, _s
 
 if TYPE_CHECKING:
     from tracker.services.publishing import Publisher
@@ -169,9 +169,9 @@ def _year_lines(self: Publisher, year: int) -> tuple[dict[tuple[int, str], dict[
         )
     ):
         if entry_kind == EntryKind.DONATION.value:
-            members[(la, currency)].append(Member(donation_id, donor_of(donation_id, donor), -amount))
+            members[(la, currency)].append(Member(donation_id, donor, -amount))
         else:
-            refund_sets[(la, currency)].add(donor_of(donation_id, donor))
+            refund_sets[(la, currency)].add(donor)
     return lines, members, {k: len(v) for k, v in refund_sets.items()}
 
 

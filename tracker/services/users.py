@@ -17,6 +17,7 @@ May import: models, services (audit), argon2, pyotp.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def verify_password(session: Session, email: str, password: str) -> User | None:
     except InputError:
         address = ""
     user = session.scalar(sa.select(User).where(User.email == address)) if address else None
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         HASHER.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -129,7 +130,11 @@ def verify_password(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-_DUMMY = HASHER.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the address is unknown, so both paths cost the same
+    (made on first use: argon2 at 64 MiB is not start-up work)."""
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 # --- second factor ---------------------------------------------------------------------
@@ -186,14 +191,17 @@ class Signed:
 
     user: User
     session: UserSession
+    #: the cookie's token, known only when the session was just opened
+    token: str | None = None
 
 
-def open_session(session: Session, user: User, *, second_factor_done: bool) -> str:
-    """A new server-side session; returns the token for the cookie."""
+def open_session(session: Session, user: User, *, second_factor_done: bool) -> Signed:
+    """A new server-side session, with the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=_sha(token), user_id=user.id, second_factor_done=second_factor_done))
+    row = UserSession(token_hash=_sha(token), user_id=user.id, second_factor_done=second_factor_done)
+    session.add(row)
     session.flush()
-    return token
+    return Signed(user, row, token)
 
 
 def resolve(session: Session, token: str | None) -> Signed | None:

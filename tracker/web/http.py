@@ -8,7 +8,8 @@
 - Public responses are built once per chain head and path and served from
   memory (:func:`public_response`): ``ETag`` = release + language,
   ``Cache-Control`` for shared caches, 304 for ``If-None-Match``, and neither
-  ``Set-Cookie`` nor ``Vary: Cookie``.
+  ``Set-Cookie`` nor ``Vary: Cookie`` (the session interface writes only under
+  ``/admin``: :class:`tracker.web.admin.access.AdminOnlySessions`).
 
 May import: Flask, Flask-Talisman, :mod:`tracker.services.published`.
 """
@@ -63,7 +64,6 @@ def install(app: Flask) -> None:
         strict_transport_security=True,
         permissions_policy={"interest-cohort": "()", "browsing-topics": "()"},
     )
-    app.after_request(_no_cookies_in_public)
     proxies = int(app.config.get("PROXY_COUNT") or 0)
     if proxies:
         # behind a TLS-terminating proxy: trust its X-Forwarded-* headers, so HSTS, the
@@ -74,33 +74,22 @@ def install(app: Flask) -> None:
     app.wsgi_app = FrontCache(app.wsgi_app, app)  # type: ignore[method-assign]
 
 
-def _no_cookies_in_public(response: Response) -> Response:
-    if not request.path.startswith("/admin"):
-        response.headers.pop("Set-Cookie", None)
-        vary = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip() and v.strip().lower() != "cookie"]
-        if vary:
-            response.headers["Vary"] = ", ".join(vary)
-        else:
-            response.headers.pop("Vary", None)
-    return response
-
-
 class _Store:
-    """A small LRU of built public responses, keyed by database, head and URL."""
+    """A small, thread-safe LRU of built public responses."""
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], tuple[bytes, str, int]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, str, int] | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self.lock:
             item = self.items.get(key)
             if item is not None:
                 self.items.move_to_end(key)
             return item
 
-    def put(self, key: tuple[Any, ...], item: tuple[bytes, str, int]) -> None:
+    def put(self, key: tuple[Any, ...], item: Any) -> None:
         with self.lock:
             self.items[key] = item
             self.items.move_to_end(key)
@@ -168,9 +157,7 @@ class FrontCache:
         """Wrap ``wsgi_app`` (the Flask app's own)."""
         self.wsgi_app = wsgi_app
         self.app = app
-        self.items: OrderedDict[tuple[Any, ...], tuple[str, str, list[tuple[str, str]], bytes, str]] = OrderedDict()
-        self.lock = threading.Lock()
-        self.size = 2048
+        self.items = _Store()
 
     def _key(self, environ: dict[str, Any]) -> tuple[Any, ...]:
         return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""))
@@ -207,10 +194,6 @@ class FrontCache:
                 result.close()
             etag = next((v for k, v in captured["clean"] if k.lower() == "etag"), "")
             url = environ.get("tracker.database", "")
-            with self.lock:
-                self.items[key] = (url, captured["mark"], captured["clean"], body, etag)
-                self.items.move_to_end(key)
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
+            self.items.put(key, (url, captured["mark"], captured["clean"], body, etag))
             return [body]
         return result

@@ -15,26 +15,20 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from tracker import money
-from tracker.errors import MoneyError, TrackerError
+from tracker.errors import TrackerError
 from tracker.extensions import db
 from tracker.i18n import gettext
 from tracker.models import Account, Campaign, Destination, DonationOrigin, Event, Role
 from tracker.services import audit, unit_of_work
 from tracker.services.donations import NewDonation, create_donation
 from tracker.web.admin.access import requires
-from tracker.web.admin.money_pages import _decimal_mark
+from tracker.web.admin.money_pages import amount_from
 from tracker.web.admin.views import bp
-
-
-def _acting() -> None:
-    audit.current_actor.set(f"user:{current_user.user.id}")
 
 
 def _campaign_choices(with_review: bool) -> list[SelectChoice]:
@@ -43,20 +37,6 @@ def _campaign_choices(with_review: bool) -> list[SelectChoice]:
     if with_review:
         choices.append(SelectChoice("review", gettext("Not decided yet (review)")))
     return choices
-
-
-def _money_field(form: Any) -> tuple[str, Any] | None:
-    """(currency, amount) from a form's currency and amount fields, or None with the errors set."""
-    try:
-        currency = money.normalise_currency(form.currency.data)
-        amount = money.parse_amount(form.amount.data, decimal_mark=_decimal_mark(form.amount.data), currency=currency)
-    except MoneyError as error:
-        form.amount.errors.append(str(error))
-        return None
-    if amount <= 0:
-        form.amount.errors.append(gettext("the amount must be positive"))
-        return None
-    return currency, amount
 
 
 class CashForm(FlaskForm):  # type: ignore[misc]
@@ -76,9 +56,8 @@ def cash_page() -> Any:
     form = CashForm()
     form.account.choices = [SelectChoice(str(a.id), a.name) for a in db.session.scalars(sa.select(Account).order_by(Account.name))]
     form.campaign.choices = _campaign_choices(with_review=True)
-    if form.validate_on_submit() and (parsed := _money_field(form)) is not None:
+    if form.validate_on_submit() and (parsed := amount_from(form)) is not None:
         currency, amount = parsed
-        _acting()
         try:
             with unit_of_work() as session:
                 campaign = session.scalar(sa.select(Campaign).where(Campaign.tag == form.campaign.data))
@@ -129,7 +108,6 @@ def events_page() -> Any:
     form = EventForm()
     form.campaign.choices = _campaign_choices(with_review=False)
     if form.validate_on_submit():
-        _acting()
         with unit_of_work() as session:
             campaign = session.scalar(sa.select(Campaign).where(Campaign.tag == form.campaign.data))
             event = Event(
@@ -156,9 +134,8 @@ def takings_page(event_id: int) -> Any:
         abort(404)
     form = TakingsForm()
     form.account.choices = [SelectChoice(str(a.id), a.name) for a in db.session.scalars(sa.select(Account).order_by(Account.name))]
-    if form.validate_on_submit() and (parsed := _money_field(form)) is not None:
+    if form.validate_on_submit() and (parsed := amount_from(form)) is not None:
         currency, amount = parsed
-        _acting()
         with unit_of_work() as session:
             gift = create_donation(
                 session,

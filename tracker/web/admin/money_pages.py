@@ -8,12 +8,12 @@ May import: Flask, Flask-WTF, services, models (read-only queries), :mod:`tracke
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -23,26 +23,15 @@ from tracker import money
 from tracker.errors import MoneyError, TrackerError
 from tracker.extensions import db
 from tracker.i18n import gettext
+from tracker.importers.cells import mark_evidence
 from tracker.models import Account, AuditEvent, Campaign, DisbursementCategory, Fund, FundKind, Prisoner, Role
 from tracker.services import audit, review, unit_of_work
 from tracker.services.disbursements import create_disbursement
 from tracker.web.admin.access import requires
 from tracker.web.admin.views import ActionForm, bp
+from tracker.web.templating import CATEGORIES
 
-CATEGORY_CHOICES = [
-    SelectChoice("lawyer", _l("Lawyers")),
-    SelectChoice("parcels", _l("Parcels")),
-    SelectChoice("commissary", _l("Prison shop")),
-    SelectChoice("travel", _l("Travel for visits and hearings")),
-    SelectChoice("medical", _l("Medical care")),
-    SelectChoice("family", _l("Support for families")),
-    SelectChoice("fines", _l("Fines and court costs")),
-    SelectChoice("other", _l("Other")),
-]
-
-
-def _acting() -> None:
-    audit.current_actor.set(f"user:{current_user.user.id}")
+CATEGORY_CHOICES = [SelectChoice(name, label) for name, label in CATEGORIES.items()]
 
 
 # --- review queue ---------------------------------------------------------------------
@@ -59,7 +48,6 @@ def review_page() -> Any:
         if not ids:
             flash(gettext("Choose at least one donation."))
         else:
-            _acting()
             try:
                 done = review.assign(ids, campaign_tag=None if target == "general" else target)
             except TrackerError as error:
@@ -89,14 +77,20 @@ class DisbursementForm(FlaskForm):  # type: ignore[misc]
     paid_on = DateField(_l("Paid on"), validators=[DataRequired()], default=date.today)
 
 
-def _decimal_mark(text: str) -> str:
-    """Either separator works: "12,50" and "12.50"; "1,234" stays a thousands group."""
-    text = text.strip()
-    if "," in text and "." not in text and len(text.rsplit(",", 1)[1]) != 3:
-        return ","
-    if "," in text and "." in text and text.rfind(",") > text.rfind("."):
-        return ","
-    return "."
+def amount_from(form: Any) -> tuple[str, Decimal] | None:
+    """(currency, amount) from a form's currency and amount fields, either decimal mark
+    ("12,50", "12.50"; "1,234" stays a thousands group); None with the field's error set."""
+    text = form.amount.data or ""
+    try:
+        currency = money.normalise_currency(form.currency.data)
+        amount = money.parse_amount(text, decimal_mark=mark_evidence(text) or ".", currency=currency)
+    except MoneyError as error:
+        form.amount.errors.append(str(error))
+        return None
+    if amount <= 0:
+        form.amount.errors.append(gettext("the amount must be positive"))
+        return None
+    return currency, amount
 
 
 def _fund_choices() -> list[SelectChoice]:
@@ -117,32 +111,26 @@ def spending_page() -> Any:
     form = DisbursementForm()
     form.fund.choices = _fund_choices()
     form.account.choices = [SelectChoice(str(a.id), a.name) for a in db.session.scalars(sa.select(Account).order_by(Account.name))]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (parsed := amount_from(form)) is not None:
+        currency, amount = parsed
         try:
-            currency = money.normalise_currency(form.currency.data)
-            amount = money.parse_amount(form.amount.data, decimal_mark=_decimal_mark(form.amount.data), currency=currency)
-        except MoneyError as error:
+            with unit_of_work() as session:
+                create_disbursement(
+                    session,
+                    fund=session.get(Fund, int(form.fund.data)),
+                    account=session.get(Account, int(form.account.data)),
+                    currency=currency,
+                    amount=amount,
+                    category=DisbursementCategory(form.category.data),
+                    public_description=form.public_description.data or "",
+                    paid_on=form.paid_on.data,
+                    private_note=form.private_note.data or None,
+                )
+        except TrackerError as error:
             form.amount.errors.append(str(error))
         else:
-            _acting()
-            try:
-                with unit_of_work() as session:
-                    create_disbursement(
-                        session,
-                        fund=session.get(Fund, int(form.fund.data)),
-                        account=session.get(Account, int(form.account.data)),
-                        currency=currency,
-                        amount=amount,
-                        category=DisbursementCategory(form.category.data),
-                        public_description=form.public_description.data or "",
-                        paid_on=form.paid_on.data,
-                        private_note=form.private_note.data or None,
-                    )
-            except TrackerError as error:
-                form.amount.errors.append(str(error))
-            else:
-                flash(gettext("Payment recorded."))
-                return redirect(url_for("admin.spending_page"))
+            flash(gettext("Payment recorded."))
+            return redirect(url_for("admin.spending_page"))
     return render_template("admin/spending.html", form=form)
 
 
@@ -197,7 +185,6 @@ def export_page() -> Any:
         if form.end.data < form.start.data:
             form.end.errors.append(gettext("the last day is before the first"))
         else:
-            _acting()
             items = books_export.tables(db.session, form.start.data, form.end.data, with_notes=form.with_notes.data == "yes")
             xlsx = form.fmt.data == "xlsx"
             data = books_export.to_xlsx(items) if xlsx else books_export.to_csv_zip(items)

@@ -92,13 +92,12 @@ def login() -> Any:
             form.password.errors.append(gettext("Wrong e-mail address or password."))
         else:
             needs = second_factor_required(user)
-            token = users.open_session(db.session, user, second_factor_done=not needs)
-            audit.current_actor.set(f"user:{user.id}")
+            signed = users.open_session(db.session, user, second_factor_done=not needs)
+            audit.current_actor.set(f"user:{user.id}")  # known only now, mid-request
             audit.record(db.session, "user.sign_in", "user", user.id)
             db.session.commit()
             session.clear()  # a new session id at sign-in
-            login_user(SignedIn(token, users.Signed(user, users.resolve(db.session, token).session)))  # type: ignore[union-attr]
-            db.session.commit()
+            login_user(SignedIn(signed.token or "", signed))
             if needs:
                 return redirect(url_for("admin.second_factor" if user.totp_enabled_at else "admin.totp_setup"))
             return redirect(_safe_next(request.args.get("next")))
@@ -209,7 +208,6 @@ def publications() -> Any:
     form = ActionForm()
     group = current_app.config["GROUP_NAME"]
     if form.validate_on_submit():
-        audit.current_actor.set(f"user:{current_user.user.id}")
         reports = publishing.publish(force=request.form.get("force") == "1", group=group)
         flash(gettext("%(count)d publications cut.", count=len(reports)))
         return redirect(url_for("admin.publications"))
@@ -228,7 +226,6 @@ def users_page() -> Any:
     form = UserForm()
     link = None
     if form.validate_on_submit():
-        audit.current_actor.set(f"user:{current_user.user.id}")
         try:
             _user, token = users.add_user(db.session, form.email.data, form.role.data)
         except TrackerError as error:
@@ -253,7 +250,6 @@ def user_active(user_id: int) -> Response:
         abort(404)
     if user.id == current_user.user.id:
         abort(400)
-    audit.current_actor.set(f"user:{current_user.user.id}")
     users.set_active(db.session, user, not user.active)
     db.session.commit()
     return redirect(url_for("admin.users_page"))
