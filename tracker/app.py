@@ -62,7 +62,11 @@ def _register_extensions(app: Flask) -> None:
         options["connect_args"] = connect_args
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    from tracker.models.note_search import include_name
+
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True, include_name=include_name
+    )
     babel.init_app(app, locale_selector=_select_locale)
     with app.app_context():
         engine = db.engine

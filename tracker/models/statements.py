@@ -113,6 +113,8 @@ class StatementLine(db.Model):
         ),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.Index("ix_statement_lines_account_time", "account_id", "occurred_at"),
+        # keyset pages over all lines, newest first (records search)
+        sa.Index("ix_statement_lines_occurred_at", "occurred_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
