@@ -10,16 +10,22 @@
   ``Cache-Control`` for shared caches, 304 for ``If-None-Match``, and neither
   ``Set-Cookie`` nor ``Vary: Cookie`` (the session interface writes only under
   ``/admin``: :class:`tracker.web.admin.access.AdminOnlySessions`).
+- Files (open data, the chain, the books export) carry an RFC 6266
+  ``Content-Disposition`` (:func:`content_disposition`) whose name the view
+  builds from what the database holds, never from the request.
 
 May import: Flask, Flask-Talisman, :mod:`tracker.services.published`.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
 from flask_talisman import Talisman
@@ -50,6 +56,40 @@ PUBLIC_CACHE = "public, max-age=300, s-maxage=3600, stale-while-revalidate=86400
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 
 talisman = Talisman()
+
+#: characters kept in the ASCII ``filename=`` (anything else becomes ``_``)
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: what RFC 8187 ``attr-char`` allows unencoded, beyond letters and digits
+_ATTR_CHARS = "!#$&+-.^_`|~"
+_MAX_NAME = 150
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _UNSAFE_NAME.sub("_", folded).strip("_.-")
+
+
+def content_disposition(name: str, disposition: Literal["attachment", "inline"] = "attachment") -> str:
+    """An RFC 6266 ``Content-Disposition`` value for a file called ``name``.
+
+    ``filename=`` is always a quoted, safe ASCII name: letters, digits, ``.``,
+    ``_`` and ``-`` only (no path, no quote, no control character, no leading
+    dot; accents folded, other letters dropped). When that differs from the
+    name, ``filename*=UTF-8''...`` (RFC 8187) carries the whole name, for the
+    clients that read it. Path separators and control characters survive in
+    neither form.
+    """
+    cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in name)
+    cleaned = cleaned.replace("/", "_").replace("\\", "_").strip().lstrip(".")[:_MAX_NAME] or "download"
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot:
+        stem, suffix = cleaned, ""
+    ascii_stem, ascii_suffix = _ascii(stem), _ascii(suffix)
+    ascii_name = (ascii_stem or "download") + ("." + ascii_suffix if ascii_suffix else "")
+    value = f'{disposition}; filename="{ascii_name}"'
+    if cleaned != ascii_name:
+        value += "; filename*=UTF-8''" + quote(cleaned, safe=_ATTR_CHARS)
+    return value
 
 
 def install(app: Flask) -> None:
@@ -106,11 +146,16 @@ def public_response(
     *,
     lang: str | None = None,
     cache_control: str = PUBLIC_CACHE,
+    download: str | Callable[[published.Figures], str] | None = None,
+    disposition: Literal["attachment", "inline"] = "attachment",
 ) -> Response:
     """Serve a public resource built from the published figures, cached per release.
 
     ``build`` returns the body (or body and status); it runs once per chain
     head, URL and host. The ETag names the release and the language.
+    ``download`` names the file (or builds its name from the figures, after
+    ``build`` found what the URL asks for): a ``Content-Disposition`` with
+    ``disposition`` on a 200.
     """
     figures = published.figures(db.session, current_app.config.get("PUBLIC_HEAD_MAX_AGE", 1))
     release = f"{figures.head.seq}-{figures.head.sha256[:12]}" if figures.head else "0"
@@ -122,10 +167,14 @@ def public_response(
         result = build(figures)
         body, status = result if isinstance(result, tuple) else (result, 200)
         data = body.encode("utf-8") if isinstance(body, str) else body
-        item = (data, mimetype, status)
+        name = download(figures) if callable(download) else download
+        header = content_disposition(name, disposition) if name is not None and status == 200 else None
+        item = (data, mimetype, status, header)
         _store.put(key, item)
-    data, mimetype, status = item
+    data, mimetype, status, header = item
     response = Response(data, status=status, mimetype=mimetype)
+    if header is not None:
+        response.headers["Content-Disposition"] = header
     if status == 200:
         response.set_etag(etag)
         response.headers["Cache-Control"] = cache_control

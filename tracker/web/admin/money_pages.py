@@ -179,6 +179,7 @@ def export_page() -> Any:
     from flask import Response
 
     from tracker.services import books_export
+    from tracker.web.http import content_disposition
 
     form = ExportForm()
     if form.validate_on_submit():
@@ -193,5 +194,5 @@ def export_page() -> Any:
                 audit.record(session, "books.export", "period", f"{form.start.data}..{form.end.data}", after={"format": form.fmt.data, "notes": form.with_notes.data == "yes"})
             name = f"books-{form.start.data}-{form.end.data}.{'xlsx' if xlsx else 'zip'}"
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if xlsx else "application/zip"
-            return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+            return Response(data, mimetype=mimetype, headers={"Content-Disposition": content_disposition(name)})
     return render_template("admin/export.html", form=form)

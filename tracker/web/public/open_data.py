@@ -153,7 +153,7 @@ def _campaign_or_404(figures: Figures, tag: str) -> CampaignFigures:
 @bp.get("/open-data/totals.json")
 def totals_json() -> Response:
     """Everything on the home page, as JSON."""
-    return public_response(lambda f: _json(totals_data(f)), "application/json")
+    return public_response(lambda f: _json(totals_data(f)), "application/json", download="totals.json", disposition="inline")
 
 
 @bp.get("/open-data/totals.csv")
@@ -169,13 +169,14 @@ def totals_csv() -> Response:
             rows.append(["group", "", f.group, currency, *(money.to_string(x.get(currency, money.ZERO), currency) for x in (f.raised, f.spent, f.held))])
         return _csv(["scope", "slug", "name", "currency", "raised", "spent", "held"], rows)
 
-    return public_response(build, "text/csv")
+    return public_response(build, "text/csv", download="totals.csv")
 
 
 @bp.get("/prisoner/<slug>.json")
 def prisoner_json(slug: str) -> Response:
     """One prisoner's fund, as JSON."""
-    return public_response(lambda f: _json(prisoner_data(f, _fund_or_404(f, slug))), "application/json")
+    return public_response(lambda f: _json(prisoner_data(f, _fund_or_404(f, slug))), "application/json",
+                           download=lambda f: f"prisoner-{_fund_or_404(f, slug).slug}.json", disposition="inline")
 
 
 @bp.get("/prisoner/<slug>.csv")
@@ -191,13 +192,14 @@ def prisoner_csv(slug: str) -> Response:
         ]
         return _csv(["period_start", "period_end", "currency", "received", "spent"], rows)
 
-    return public_response(build, "text/csv")
+    return public_response(build, "text/csv", download=lambda f: f"prisoner-{_fund_or_404(f, slug).slug}.csv")
 
 
 @bp.get("/campaign/<tag>.json")
 def campaign_json(tag: str) -> Response:
     """One campaign, as JSON."""
-    return public_response(lambda f: _json(campaign_data(f, _campaign_or_404(f, tag))), "application/json")
+    return public_response(lambda f: _json(campaign_data(f, _campaign_or_404(f, tag))), "application/json",
+                           download=lambda f: f"campaign-{_campaign_or_404(f, tag).tag}.json", disposition="inline")
 
 
 @bp.get("/campaign/<tag>.csv")
@@ -212,13 +214,14 @@ def campaign_csv(tag: str) -> Response:
         ]
         return _csv(["period_start", "period_end", "currency", "received"], rows)
 
-    return public_response(build, "text/csv")
+    return public_response(build, "text/csv", download=lambda f: f"campaign-{_campaign_or_404(f, tag).tag}.csv")
 
 
 @bp.get("/open-data/schema/<any(totals,prisoner,campaign,publications):name>.json")
 def schema(name: str) -> Response:
     """The JSON Schema of one open-data document."""
-    return public_response(lambda _f: _json(schemas.SCHEMAS[name]), "application/schema+json")
+    return public_response(lambda _f: _json(schemas.SCHEMAS[name]), "application/schema+json",
+                           download=f"schema-{name}.json", disposition="inline")  # one of the four the route allows
 
 
 @bp.get("/open-data/publications.json")
@@ -238,7 +241,7 @@ def publications() -> Response:
             }
         )
 
-    return public_response(build, "application/json")
+    return public_response(build, "application/json", download="publications.json", disposition="inline")
 
 
 @bp.get("/open-data/publications/<int:seq>.json")
@@ -251,7 +254,8 @@ def publication(seq: int) -> Response:
             abort(404)
         return data
 
-    return public_response(build, "application/json", cache_control=IMMUTABLE_CACHE)
+    return public_response(build, "application/json", cache_control=IMMUTABLE_CACHE,
+                           download=f"publication-{seq}.json", disposition="inline")  # an int; build 404s an unknown one
 
 
 @bp.get("/badge/campaign/<tag>.svg")
