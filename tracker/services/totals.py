@@ -192,7 +192,8 @@ def unclassified(session: Session) -> dict[str, Any]:
     ):
         if amount:
             net[cur] = -amount
-    resolver = sa.orm.aliased(JournalEntry)
+    # a resolver that was itself undone (named by a correction) no longer resolves
+    resolver, undone = sa.orm.aliased(JournalEntry), sa.orm.aliased(JournalEntry)
     lines = session.scalar(
         sa.select(sa.func.count())
         .select_from(JournalEntry)
@@ -206,7 +207,10 @@ def unclassified(session: Session) -> dict[str, Any]:
                     JournalEntry.donation_id.is_(None),
                 ),
             ),
-            ~sa.exists().where(resolver.resolves_entry_id == JournalEntry.id),
+            ~sa.exists().where(
+                resolver.resolves_entry_id == JournalEntry.id,
+                ~sa.exists().where(undone.resolves_entry_id == resolver.id),
+            ),
         )
     )
     return {"lines": lines or 0, "net": money_map(net)}

@@ -1,0 +1,265 @@
+"""The classification queue: review items, money an import left in the review fund.
+
+An import books what it cannot place (outgoing payments, fee-only lines,
+unknown kinds, pending money in, a refund whose donation never arrived, an
+account's opening balance) against the review fund: a *review item*, an entry
+of kind UNCLASSIFIED or OPENING_BALANCE, or a REFUND/CHARGEBACK without a
+donation. An item is open while nothing resolves it: an entry that names it in
+``resolves_entry_id`` takes it off the queue, unless that entry was itself
+undone (named by a correction), which puts the item back.
+
+Read-only: listing with keyset pages and filters, loading items by id, and the
+funds money can be assigned to. :mod:`tracker.services.classification` books.
+
+May import: models, :mod:`tracker.money`, :mod:`tracker.i18n`, the ledger service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from tracker import money
+from tracker.i18n import gettext as _
+from tracker.models import (
+    Account,
+    Campaign,
+    EntryKind,
+    Fund,
+    FundKind,
+    JournalEntry,
+    Posting,
+    Prisoner,
+    StatementLine,
+)
+from tracker.services import ledger
+
+#: The kind shown (and filtered on) for an account's opening balance, which has no line.
+OPENING = "opening_balance"
+
+
+def open_clause(entry: Any = JournalEntry) -> Any:
+    """``entry`` has no live resolver: none, or only resolvers that were themselves undone."""
+    resolver, undo = aliased(JournalEntry), aliased(JournalEntry)
+    return ~sa.exists().where(
+        resolver.resolves_entry_id == entry.id,
+        ~sa.exists().where(undo.resolves_entry_id == resolver.id),
+    )
+
+
+def waiting_clause(entry: Any = JournalEntry) -> Any:
+    """Entries whose money waits in the review fund for a treasurer (open or not)."""
+    return sa.or_(
+        entry.kind.in_([EntryKind.UNCLASSIFIED.value, EntryKind.OPENING_BALANCE.value]),
+        sa.and_(
+            entry.kind.in_([EntryKind.REFUND.value, EntryKind.CHARGEBACK.value]),
+            entry.donation_id.is_(None),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """A review item as a treasurer sees it (never sealed identity)."""
+
+    item_id: int
+    occurred_at: datetime
+    account_id: int
+    account: str
+    entry_kind: str
+    #: the statement line's kind, or ``opening_balance``
+    kind: str
+    status: str
+    provider_type: str
+    currency: str
+    #: the change to the account's balance: negative for money that left
+    amount: Decimal
+    reason: str
+    texts: list[tuple[str, str]]
+    line_id: int | None = None
+    review_legs: list[tuple[Decimal, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (amounts as decimal strings)."""
+        return {
+            "item_id": self.item_id,
+            "date": self.occurred_at.date().isoformat(),
+            "occurred_at": self.occurred_at.isoformat(),
+            "account": self.account,
+            "kind": self.kind,
+            "status": self.status,
+            "provider_type": self.provider_type,
+            "currency": self.currency,
+            "amount": money.to_string(self.amount, self.currency),
+            "reason": self.reason,
+            "texts": [list(t) for t in self.texts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of the queue and the cursor of the next (None on the last page)."""
+
+    items: list[OpenItem]
+    next_after: int | None
+
+
+def _accounts_by_ledger(session: Session) -> dict[int, Account]:
+    return {a.asset_ledger_id: a for a in session.scalars(sa.select(Account))}
+
+
+def load_items(session: Session, ids: Sequence[int]) -> dict[int, OpenItem]:
+    """The items with these entry ids (whatever their state), by id."""
+    if not ids:
+        return {}
+    review_la = ledger.review_fund(session).ledger_account_id
+    accounts = _accounts_by_ledger(session)
+    rows = session.execute(
+        sa.select(JournalEntry, StatementLine)
+        .outerjoin(StatementLine, StatementLine.id == JournalEntry.statement_line_id)
+        .where(JournalEntry.id.in_(list(ids)))
+    ).all()
+    legs: dict[int, list[Posting]] = {}
+    for posting in session.scalars(
+        sa.select(Posting).where(Posting.entry_id.in_(list(ids))).order_by(Posting.id)
+    ):
+        legs.setdefault(posting.entry_id, []).append(posting)
+    items = {}
+    for entry, line in rows:
+        postings = legs.get(entry.id, [])
+        review = [(p.amount, p.role) for p in postings if p.ledger_account_id == review_la]
+        asset = next(
+            (accounts[p.ledger_account_id] for p in postings if p.ledger_account_id in accounts),
+            None,
+        )
+        if not review or asset is None:
+            continue
+        currency = postings[0].currency
+        items[entry.id] = OpenItem(
+            item_id=entry.id,
+            occurred_at=entry.occurred_at,
+            account_id=asset.id,
+            account=asset.name,
+            entry_kind=entry.kind,
+            kind=line.kind if line is not None else OPENING,
+            status=line.status if line is not None else "",
+            provider_type=line.provider_type if line is not None else "",
+            currency=currency,
+            amount=money.quantize(-money.total(a for a, _r in review), currency),
+            reason=entry.description,
+            texts=[(str(f), str(t)) for f, t in (line.texts or [])] if line is not None else [],
+            line_id=line.id if line is not None else None,
+            review_legs=review,
+        )
+    return items
+
+
+def open_items(
+    session: Session,
+    *,
+    account_id: int | None = None,
+    currency: str | None = None,
+    kind: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> ItemPage:
+    """Open review items, oldest first, paginated by (date, id) after the item ``after``."""
+    review_la = ledger.review_fund(session).ledger_account_id
+    query = (
+        sa.select(JournalEntry.id)
+        .where(waiting_clause(), open_clause())
+        .order_by(JournalEntry.occurred_at, JournalEntry.id)
+        .limit(limit + 1)
+    )
+    if account_id is not None:
+        account = session.get(Account, account_id)
+        if account is None:
+            return ItemPage([], None)
+        query = query.where(
+            sa.exists().where(
+                Posting.entry_id == JournalEntry.id,
+                Posting.ledger_account_id == account.asset_ledger_id,
+            )
+        )
+    if currency:
+        query = query.where(
+            sa.exists().where(
+                Posting.entry_id == JournalEntry.id,
+                Posting.ledger_account_id == review_la,
+                Posting.currency == currency,
+            )
+        )
+    if kind == OPENING:
+        query = query.where(JournalEntry.kind == EntryKind.OPENING_BALANCE.value)
+    elif kind:
+        query = query.where(
+            sa.exists().where(
+                StatementLine.id == JournalEntry.statement_line_id, StatementLine.kind == kind
+            )
+        )
+    if after is not None:
+        anchor = session.scalar(sa.select(JournalEntry.occurred_at).where(JournalEntry.id == after))
+        if anchor is not None:
+            query = query.where(
+                sa.or_(
+                    JournalEntry.occurred_at > anchor,
+                    sa.and_(JournalEntry.occurred_at == anchor, JournalEntry.id > after),
+                )
+            )
+    ids = list(session.scalars(query))
+    more = len(ids) > limit
+    ids = ids[:limit]
+    loaded = load_items(session, ids)
+    items = [loaded[i] for i in ids if i in loaded]
+    return ItemPage(items, ids[-1] if more and ids else None)
+
+
+def open_currencies(session: Session) -> list[str]:
+    """The currencies of the open items (for the filter)."""
+    review_la = ledger.review_fund(session).ledger_account_id
+    return list(
+        session.scalars(
+            sa.select(Posting.currency)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .where(Posting.ledger_account_id == review_la, waiting_clause(), open_clause())
+            .distinct()
+            .order_by(Posting.currency)
+        )
+    )
+
+
+def fund_label(session: Session, fund: Fund) -> str:
+    """A fund's name for people: the prisoner, the campaign's tag, general, review."""
+    if fund.kind == FundKind.PRISONER.value and fund.prisoner_id is not None:
+        prisoner = session.get(Prisoner, fund.prisoner_id)
+        return prisoner.name if prisoner is not None else fund.name
+    if fund.kind == FundKind.CAMPAIGN.value and fund.campaign_id is not None:
+        campaign = session.get(Campaign, fund.campaign_id)
+        return f"{campaign.tag} · {fund.name}" if campaign is not None else fund.name
+    if fund.kind == FundKind.GENERAL.value:
+        return _("The general fund")
+    return _("The review fund")
+
+
+def fund_choices(session: Session) -> list[tuple[str, str]]:
+    """(key, label) of every fund money can be assigned to (not the review fund)."""
+    rows = session.execute(
+        sa.select(Fund.kind, Fund.name, Prisoner.slug, Prisoner.name, Campaign.tag)
+        .outerjoin(Prisoner, Prisoner.id == Fund.prisoner_id)
+        .outerjoin(Campaign, Campaign.id == Fund.campaign_id)
+        .where(Fund.kind != FundKind.REVIEW.value)
+        .order_by(Fund.kind, Fund.name)
+    ).all()
+    choices = [("general", _("The general fund"))]
+    for kind, name, slug, prisoner, tag in rows:
+        if kind == FundKind.PRISONER.value and slug:
+            choices.append((slug, prisoner or name))
+        elif kind == FundKind.CAMPAIGN.value and tag:
+            choices.append((f"campaign:{tag}", f"{tag} · {name}"))
+    return choices
