@@ -11,7 +11,7 @@ export TRACKER_ENV ?= development
 export TRACKER_HASH_KEY_FILE ?= $(KEYS)/hash.key
 export TRACKER_PUBLIC_KEY_FILE ?= $(KEYS)/group.pub
 
-.PHONY: install catalogs keys run test test-quick chromium nightly bench bench-public lint extract clean
+.PHONY: install catalogs keys run test test-quick chromium redis nightly bench bench-public bench-login bench-slow lint audit extract clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
 
+# Debian's redis-server: the brute-force test (W5) runs gunicorn with shared rate limits in it.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "install Debian's redis-server (sudo apt-get install redis-server) for the brute-force test"; fi; }
+
 # The whole suite, on SQLite and PostgreSQL (127.0.0.1:5432, or TEST_POSTGRES_URL).
 test: install catalogs chromium
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
@@ -56,6 +62,18 @@ bench: install
 # Public pages under load, 1k against 1M donations (RELIABILITY.md X1, X2); takes a while.
 bench-public: install catalogs
 	$(BIN)/python bench/public_pages.py
+
+# Sign-ins during the public load (X5) and slow clients against gunicorn (X6).
+bench-login: install catalogs
+	$(BIN)/python bench/login_dos.py
+
+bench-slow: install catalogs
+	$(BIN)/python bench/slow_clients.py
+
+# bandit on tracker/ and pip-audit (PyPI vulnerability service) on the dependencies (W11);
+# exceptions only in security/ignores.toml, each with a reason and an expiry.
+audit: install
+	$(BIN)/python security/audit.py
 
 lint: install
 	$(BIN)/ruff check tracker tests bench
