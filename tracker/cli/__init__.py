@@ -3,8 +3,8 @@
 Commands are thin: they parse arguments, call one service, and print. JSON goes
 to stdout, messages to stderr. Exit codes: 0 success, 1 input rejected or a
 check failed, 2 usage error. The commands live in :mod:`tracker.cli.books`,
-:mod:`tracker.cli.catalog`, :mod:`tracker.cli.money_moves` and
-:mod:`tracker.cli.publishing`.
+:mod:`tracker.cli.catalog`, :mod:`tracker.cli.classify`,
+:mod:`tracker.cli.money_moves` and :mod:`tracker.cli.publishing`.
 
 May import: click, Flask's CLI, the command modules.
 """
@@ -22,7 +22,7 @@ current_locale.set(locale_from_environment())
 
 def commands() -> list[click.Command]:
     """Every top-level command and group."""
-    from tracker.cli import books, catalog, money_moves, publishing
+    from tracker.cli import books, catalog, classify, money_moves, publishing
 
     return [
         books.init_db_command,
@@ -42,6 +42,7 @@ def commands() -> list[click.Command]:
         money_moves.review_group,
         money_moves.retag_command,
         money_moves.transfer_command,
+        classify.classify_group,
         publishing.publish_command,
         publishing.setting_group,
     ]
