@@ -112,13 +112,14 @@ def _select_locale() -> str | None:
 def _register_blueprints(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from tracker.web import errors, http, templating
+    from tracker.web import errors, http, templating, uploading
     from tracker.web.admin import access
     from tracker.web.admin import bp as admin_bp
     from tracker.web.public import bp as public_bp
     from tracker.web.public.open_data import bp as open_data_bp
 
     http.install(app)
+    uploading.install(app)
     templating.install(app)
     errors.install(app)
     access.install(app)

@@ -31,7 +31,14 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_RECORD_QUERIES": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
-    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Import uploads only (the wizard): a 1M-line PayPal export is about 400 MB.
+    "IMPORT_MAX_BYTES": 1024 * 1024 * 1024,
+    "MAX_FORM_PARTS": 100,
+    # A running job whose heartbeat is older than this (and whose process
+    # cannot be seen) is stalled; an RQ job is killed after JOB_TIMEOUT_SECONDS.
+    "JOB_STALE_SECONDS": 900,
+    "JOB_TIMEOUT_SECONDS": 6 * 3600,
     "STRIPE_API_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     # Keys for sealing donor identity (rule 10): never stored in the database

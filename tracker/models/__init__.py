@@ -16,6 +16,7 @@ from tracker.models.campaigns import (
     TagRule,
 )
 from tracker.models.events import Event
+from tracker.models.jobs import Job, JobKind, JobStatus, Upload, UploadChunk
 from tracker.models.ledger import (
     Balance,
     Destination,
@@ -60,6 +61,9 @@ __all__ = [
     "Fund",
     "FundKind",
     "ImportBatch",
+    "Job",
+    "JobKind",
+    "JobStatus",
     "JournalEntry",
     "LedgerAccount",
     "LedgerKind",
@@ -78,6 +82,8 @@ __all__ = [
     "Setting",
     "StatementLine",
     "StatementLineVersion",
+    "Upload",
+    "UploadChunk",
     "TagChoice",
     "TagRule",
     "User",

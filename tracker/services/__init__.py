@@ -34,20 +34,27 @@ def unit_of_work() -> Iterator[Session]:
     try:
         yield session
         flush_balances(session)
-        _before_commit_hook()
+        if session.info.get(PAUSE_POINT):
+            _before_commit_hook()
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.info.pop(DEFERRED, None)
+        session.info.pop(PAUSE_POINT, None)
+
+
+#: Set on the session by a unit of work the crash tests may stop at (an import's).
+PAUSE_POINT = "tracker_pause_point"
 
 
 def _before_commit_hook() -> None:
-    """Crash tests only (RELIABILITY.md C1): announce the commit, then wait to be killed.
+    """Crash tests only (RELIABILITY.md C1, C8): announce the commit, then wait to be killed.
 
     Active only when the app is configured with ``TEST_PAUSE_BEFORE_COMMIT``
-    (a path); it writes the path and sleeps, so the test can send SIGKILL at
+    (a path) and the unit of work marked itself as a pause point (an import's
+    commit); it writes the path and sleeps, so the test can send SIGKILL at
     the moment the transaction is complete but not committed.
     """
     from flask import current_app

@@ -51,12 +51,12 @@ from tracker.models import (
 )
 from tracker.dbtypes import utcnow
 from tracker.records import Provider
-from tracker.services import audit, unit_of_work
+from tracker.services import PAUSE_POINT, audit, unit_of_work
 from tracker.services.accounts import create_account
 from tracker.services.applying import Applier, Counts
 from tracker.services.keys import server_keys
 from tracker.services.reconcile import check_running_balances
-from tracker.services.staging import StagedFile, choose_format, file_digest, stage_file, summary_of
+from tracker.services.staging import Source, StagedFile, choose_format, file_digest, stage_file, summary_of
 
 DEFAULT_ACCOUNT_NAMES = {Provider.PAYPAL: "PayPal", Provider.STRIPE: "Stripe", Provider.BANK: "Bank", Provider.CASH: "Cash box"}
 
@@ -112,7 +112,7 @@ def _errors_of(exc: InputError | InputErrors) -> tuple[list[InputError], int]:
 
 
 def import_file(
-    path: str | Path,
+    path: str | Path | Source,
     *,
     name: str | None = None,
     account_name: str | None = None,
@@ -124,7 +124,7 @@ def import_file(
     """Import one export file (see the module docstring). Never raises for bad input.
 
     Args:
-        path: the file to read.
+        path: the file to read (a path, or a sealed upload).
         name: the file's name as the user knows it (errors carry it).
         account_name: the account; created with the format's kind if unknown.
         format_id: ``auto`` or a registered format id.
@@ -132,7 +132,7 @@ def import_file(
         dry_run: preview only; nothing is written.
         progress: called with (phase, done, total) while staging and applying.
     """
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path
     shown = name or path.name
     options = options or ReadOptions()
     sha256, head, size = file_digest(path)
@@ -214,6 +214,7 @@ def _apply(
             )
             session.add(batch)
             session.flush()
+            session.info[PAUSE_POINT] = True
             result.batch_id = batch.id
             applier = Applier(session, account, batch.id, staged.filename, who)
             done_lines = 0

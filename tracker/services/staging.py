@@ -29,13 +29,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from tracker.importers import FORMATS, HEAD_SIZE, FileProfile, Format, ReadOptions, detect
 from tracker.records import LineKind, LineStatus, ParsedLine
 from tracker.sealing import BatchSealer, Keys
 
 CHUNK = 2000
+
+
+class Source(Protocol):
+    """Something that opens as a seekable binary file: a :class:`~pathlib.Path`,
+    or a sealed upload (:class:`tracker.services.uploads.SealedUpload`)."""
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+
+    def open(self, mode: str = ...) -> IO[bytes]: ...  # noqa: D102
+
 #: Statuses whose lines moved the provider balance (when ``affects_balance``).
 BOOKED_STATUSES = frozenset(
     {
@@ -90,7 +101,7 @@ class Edge:
 class StagedFile:
     """A staged export: where its chunks are and what staging learned."""
 
-    path: Path
+    path: Source
     filename: str
     sha256: str
     size: int
@@ -118,7 +129,7 @@ class StagedFile:
             self.staging = None
 
 
-def file_digest(path: Path) -> tuple[str, bytes, int]:
+def file_digest(path: Source) -> tuple[str, bytes, int]:
     """SHA-256 of the file, its first bytes, and its size, in one streaming pass."""
     digest = hashlib.sha256()
     head = b""
@@ -166,7 +177,7 @@ class _Keys:
 
 
 def stage_file(
-    path: Path,
+    path: Source,
     *,
     filename: str,
     sha256: str,
