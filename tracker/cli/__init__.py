@@ -22,7 +22,7 @@ current_locale.set(locale_from_environment())
 
 def commands() -> list[click.Command]:
     """Every top-level command and group."""
-    from tracker.cli import books, catalog, classify, jobs, money_moves, publishing
+    from tracker.cli import books, catalog, classify, jobs, money_moves, publishing, retention
 
     return [
         books.init_db_command,
@@ -45,6 +45,7 @@ def commands() -> list[click.Command]:
         classify.classify_group,
         publishing.publish_command,
         publishing.setting_group,
+        retention.purge_command,
         jobs.worker_command,
     ]
 

@@ -34,6 +34,7 @@ from tracker.models import (
     Destination,
     Donation,
     JournalEntry,
+    RawRow,
     StatementLine,
     TagChoice,
 )
@@ -191,6 +192,8 @@ def _retag_plan(session: Session) -> list[tuple[Donation, Any, RetagChange]]:
         .join(StatementLine, StatementLine.id == Donation.statement_line_id)
         .join(Account, Account.id == Donation.account_id)
         .where(Donation.voided_at.is_(None), Donation.tag_source != TagSource.MANUAL.value)
+        # a line whose notes the retention purge removed keeps the decision made while it had them
+        .where(~sa.exists().where(RawRow.id == StatementLine.raw_row_id, RawRow.purged_at.is_not(None)))
         .order_by(Donation.id)
     ).all()
     for donation, line, provider in rows:

@@ -87,6 +87,12 @@ def _rates(value: Any) -> dict[str, dict[str, str]]:
     return rates
 
 
+def _days(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3650:
+        raise SettingError(_("must be a whole number of days from 1 to 3650"))
+    return value
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 5000:
         raise SettingError(_("must be text of at most 5000 characters"))
@@ -119,6 +125,9 @@ SPECS: dict[str, Spec] = {
     "group_name": Spec(None, _text, "the group's name on public pages"),
     "intro": Spec({}, _texts, "the introduction on the home page, per language"),
     "payment_details": Spec({}, _texts, "where to send money (PayPal address, bank account), per language"),
+    "retention_days": Spec(
+        365, _days, "days payment notes are kept after the payment and its import; 'tracker purge' then removes reviewed ones"
+    ),
 }
 
 

@@ -1,0 +1,356 @@
+"""Searching donations and statement lines, and the retention purge (issue 7, rule 10)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.importers.paypal_factory import Tx, build
+from tests.services.test_importing import check_ok
+
+WHEN = datetime(2025, 3, 14, 10, tzinfo=UTC)
+TYPED_TXN = "7XK93512ABQ"
+LATER = datetime.now(UTC) + timedelta(days=400)
+
+
+def gift(n: int, note: str, gross: str = "20.00", *, minutes: int | None = None, currency: str = "EUR", **kw: Any) -> Tx:
+    when = WHEN + timedelta(minutes=n if minutes is None else minutes)
+    return Tx(when, "donation", currency, Decimal(gross), Decimal("0.93"), txn_id=kw.pop("txn_id", f"G{n}"), from_email=f"d{n}@example.org", note=note, **kw)
+
+
+def imported(tmp_path: Path, txs: list[Tx], name: str = "x.csv", account: str = "PayPal") -> Any:
+    from tracker.services.importing import import_file
+
+    path = tmp_path / name
+    path.write_bytes(build("en_activity_2018", txs)[0])
+    result = import_file(path, account_name=account)
+    assert result.status == "committed", [str(e) for e in result.errors]
+    return result
+
+
+@pytest.fixture
+def records(books: Any, session: Any, tmp_path: Path) -> Any:
+    """Eleven gifts (four at the same minute), a refund, Latin and Cyrillic notes, two accounts."""
+    books.campaign("205", {"anna": 1, "boris": 1}, title="Penza")
+    books.campaign("212", {"clara": 1}, title="Orlov")
+    from tracker.services.campaigns import add_rule
+
+    add_rule("205", "alias", "penza")
+    txs = [
+        gift(1, "for 205 solidarity", txn_id=TYPED_TXN),
+        gift(2, "Пенза, держитесь", "35.00"),
+        gift(3, "212 Orlov parcels"),
+        gift(4, "thanks", "5.00", minutes=30),
+        gift(5, "сеть 205", "7.50", minutes=30),
+        gift(6, "205 and 212", minutes=30),
+        gift(7, "general gift", "12.00", minutes=30),
+        gift(8, "dollars for 212", "15.00", currency="USD"),
+        Tx(WHEN + timedelta(days=2), "refund", "EUR", Decimal("-20.00"), Decimal("-0.50"), txn_id="R1", ref_id=TYPED_TXN, from_email="d1@example.org"),
+    ]
+    imported(tmp_path, txs)
+    later = [gift(20 + i, f"February {i} Solidarität", "10.00", minutes=60 * 24 * 40 + i) for i in range(3)]
+    imported(tmp_path, later, name="y.csv", account="PayPal 2")
+    session.rollback()
+    return books
+
+
+def run(scope: str, session: Any, size: int = 200, **filters: Any) -> list[dict[str, Any]]:
+    from tracker.services.search import RecordFilter, search_donations, search_lines
+
+    search = search_donations if scope == "donations" else search_lines
+    page = search(session, RecordFilter(**filters), size=size)
+    session.rollback()
+    assert page.next is None
+    return page.rows
+
+
+def notes_of(rows: list[dict[str, Any]]) -> set[str]:
+    return {r["note"] for r in rows}
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+def test_every_filter_narrows_donations_and_lines(records: Any, session: Any) -> None:
+    from tracker.models import Account, Donation
+
+    every = run("donations", session)
+    assert len(every) == 11
+    assert len(run("lines", session)) == 12
+    assert notes_of(run("donations", session, amount=Decimal("35.00"))) == {"Пенза, держитесь"}
+    assert {r["gross"] for r in run("donations", session, amount_min=Decimal("10"), amount_max=Decimal("15"))} == {"10.00", "12.00", "15.00"}
+    # a line's amount matches either sign: the refund of 20.00 is found with the gifts of 20.00
+    lines = run("lines", session, amount=Decimal("20.00"))
+    assert sorted(r["kind"] for r in lines) == ["payment", "payment", "payment", "refund"]
+    assert notes_of(run("donations", session, campaign="212")) == {"212 Orlov parcels", "dollars for 212"}
+    assert notes_of(run("donations", session, prisoner="clara")) == {"212 Orlov parcels", "dollars for 212"}
+    assert "for 205 solidarity" in notes_of(run("donations", session, prisoner="anna"))
+    assert notes_of(run("lines", session, campaign="212")) == {"212 Orlov parcels", "dollars for 212"}
+    second = session.scalar(sa.select(Account.id).where(Account.name == "PayPal 2"))
+    session.rollback()
+    assert len(run("donations", session, account_id=second)) == 3
+    assert len(run("lines", session, account_id=second)) == 3
+    assert notes_of(run("donations", session, currency="USD")) == {"dollars for 212"}
+    days = run("donations", session, date_from=date(2025, 4, 1), date_to=date(2025, 5, 1))
+    assert len(days) == 3 and all(r["at"].month == 4 for r in days)
+    assert len(run("donations", session, date_from=date(2025, 3, 14), date_to=date(2025, 3, 14))) == 8
+    review = run("donations", session, status="review")
+    assert notes_of(review) == {"205 and 212"}
+    assert {r["status"] for r in run("donations", session, status="general")} == {"general"}
+    assert len(run("donations", session, kind="import")) == 11
+    assert run("donations", session, kind="manual") == []
+    assert [r["kind"] for r in run("lines", session, kind="refund")] == ["refund"]
+    assert len(run("lines", session, status="completed")) == 12
+    assert run("lines", session, status="pending") == []
+    # filters combine
+    assert notes_of(run("donations", session, campaign="205", amount_max=Decimal("10"))) == {"сеть 205"}
+    voided = session.scalar(sa.select(sa.func.count()).select_from(Donation).where(Donation.voided_at.is_not(None)))
+    session.rollback()
+    assert len(run("donations", session, status="voided")) == voided == 0
+
+
+def test_note_words_go_through_the_full_text_index_in_both_scripts(records: Any, session: Any) -> None:
+    assert notes_of(run("donations", session, text="пенза")) == {"Пенза, держитесь"}
+    assert notes_of(run("donations", session, text="ПЕНЗ")) == {"Пенза, держитесь"}  # a prefix, any case
+    assert notes_of(run("lines", session, text="Сеть")) == {"сеть 205"}
+    assert notes_of(run("donations", session, text="SOLIDARITY")) == {"for 205 solidarity"}
+    assert len(run("donations", session, text="solidarität")) == 3
+    assert notes_of(run("donations", session, text="205 solidarity")) == {"for 205 solidarity"}  # every word
+    assert run("donations", session, text="solidarity Пенза") == []
+    # query syntax of either engine is just words here
+    assert run("lines", session, text='") OR NOT (* & | :') == []
+    assert notes_of(run("lines", session, text="AND 212")) == {"205 and 212"}  # a word, not an operator
+    assert len(run("lines", session, text="212")) == 3
+
+
+def test_transaction_id_is_matched_by_its_keyed_hash_only(records: Any, session: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from tracker.extensions import db
+
+    caplog.set_level(logging.DEBUG)
+    assert notes_of(run("donations", session, txn_id=TYPED_TXN)) == {"for 205 solidarity"}
+    assert notes_of(run("donations", session, txn_id=f"  {TYPED_TXN.lower()} ")) == {"for 205 solidarity"}
+    # the refund names the payment as its reference, so the lines search finds both
+    assert sorted(r["kind"] for r in run("lines", session, txn_id=TYPED_TXN)) == ["payment", "refund"]
+    assert run("donations", session, txn_id=TYPED_TXN[:-1]) == []
+    for name, table in db.metadata.tables.items():
+        for row in session.execute(sa.select(table)).all():
+            assert TYPED_TXN.casefold() not in repr(tuple(row)).casefold(), name
+    session.rollback()
+    assert TYPED_TXN.casefold() not in caplog.text.casefold()
+
+
+def test_keyset_pages_cover_every_row_once_under_ties(records: Any, session: Any) -> None:
+    from tracker.services.search import RecordFilter, decode_cursor, search_donations, search_lines
+
+    for scope, search in (("donations", search_donations), ("lines", search_lines)):
+        everything = [r["id"] for r in search(session, RecordFilter(), size=200).rows]
+        seen: list[int] = []
+        pages = []
+        cursor = None
+        while True:
+            page = search(session, RecordFilter(), cursor=cursor, size=2)
+            pages.append(page)
+            seen += [r["id"] for r in page.rows]
+            if page.next is None:
+                break
+            cursor = decode_cursor(page.next, scope)
+        assert seen == everything and len(set(seen)) == len(seen)
+        times = [r["at"] for p in pages for r in p.rows]
+        assert times == sorted(times, reverse=True)
+        assert pages[0].prev is None
+        # walking back from the last page gives the same pages in reverse
+        back = [pages[-1].rows]
+        prev = pages[-1].prev
+        while prev:
+            page = search(session, RecordFilter(), cursor=decode_cursor(prev, scope), size=2)
+            back.append(page.rows)
+            prev = page.prev
+        assert [r["id"] for rows in reversed(back) for r in rows] == everything
+        session.rollback()
+
+
+def test_bad_filters_and_cursors_are_clear_errors(records: Any, session: Any, app: Any) -> None:
+    from tracker.services.search import (
+        Cursor,
+        RecordFilter,
+        SearchError,
+        decode_cursor,
+        encode_cursor,
+        page_size,
+        search_donations,
+    )
+
+    token = encode_cursor(Cursor("lines", "next", WHEN, 5))
+    assert decode_cursor(token, "lines") == Cursor("lines", "next", WHEN, 5)
+    for bad in (token[:-2] + "xx", token + "a", "", "x" * 400, "not.a.cursor"):
+        with pytest.raises(SearchError, match="damaged"):
+            decode_cursor(bad, "lines")
+    with pytest.raises(SearchError):
+        decode_cursor(token, "donations")  # a lines cursor does not page donations
+    with pytest.raises(SearchError) as excinfo:
+        page_size(10_000_000)
+    assert excinfo.value.field == "size"
+    for filters, field in (
+        ({"campaign": "nope"}, "campaign"),
+        ({"prisoner": "nobody"}, "prisoner"),
+        ({"status": "lost"}, "status"),
+        ({"kind": "gift"}, "kind"),
+        ({"date_from": date(2025, 5, 1), "date_to": date(2025, 4, 1)}, "date_to"),
+        ({"amount_min": Decimal(9), "amount_max": Decimal(1)}, "amount_max"),
+        ({"text": " ".join(["w"] * 20)}, "text"),
+        ({"txn_id": "x" * 500}, "txn_id"),
+    ):
+        with pytest.raises(SearchError) as excinfo:
+            search_donations(session, RecordFilter(**filters))
+        assert excinfo.value.field == field
+        session.rollback()
+
+
+def test_search_reads_one_page_not_the_table(records: Any, session: Any) -> None:
+    from tracker.services.search import RecordFilter, search_lines
+
+    statements: list[str] = []
+    engine = session.get_bind()
+    listen = sa.event.listen
+    catch = lambda *args: statements.append(args[2])  # noqa: E731
+    listen(engine, "before_cursor_execute", catch)
+    try:
+        search_lines(session, RecordFilter(), size=3)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", catch)
+    session.rollback()
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1 and "LIMIT" in selects[0].upper()
+
+
+# --- retention purge -----------------------------------------------------------------------
+
+
+def _fts_count(session: Any, word: str) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        from tracker.models.note_search import LINE_TSVECTOR
+
+        count = session.scalar(sa.text(f"SELECT count(*) FROM statement_lines WHERE {LINE_TSVECTOR} @@ to_tsquery('simple', :w)"), {"w": word})
+    else:
+        count = session.scalar(sa.text("SELECT count(*) FROM statement_line_notes WHERE statement_line_notes MATCH :w"), {"w": f'"{word}"'})
+    session.rollback()
+    return int(count)
+
+
+def test_purge_removes_reviewed_notes_everywhere_and_keeps_the_books(records: Any, session: Any) -> None:
+    from tracker.models import AuditEvent, Donation, RawRow, StatementLine
+    from tracker.services import audit, settings, unit_of_work
+    from tracker.services.retention import purge
+    from tracker.services.review import retag_preview
+    from tracker.services.totals import totals
+
+    waiting = session.scalar(sa.select(Donation).where(Donation.destination == "review"))
+    assert waiting is not None
+    waiting_line = waiting.statement_line_id
+    penza = session.scalar(sa.select(Donation).join(StatementLine, StatementLine.id == Donation.statement_line_id).where(Donation.gross == Decimal("35")))
+    penza_id, penza_line = penza.id, penza.statement_line_id
+    session.rollback()
+    with unit_of_work() as s:
+        settings.set_value(s, "retention_days", "90")
+        audit.record(s, "line.note", "statement_line", penza_line, after={"texts": [["note", "Пенза, держитесь"]], "status": "completed"})
+        audit.record(s, "donation.note", "donation", penza_id, before={"note": audit.private("Пенза, держитесь")}, after={"destination": "campaign"})
+    assert _fts_count(session, "пенза") == 1
+    before_totals = totals(session)
+    session.rollback()
+
+    dry = purge(dry_run=True, now=LATER)
+    assert dry.dry_run and dry.lines == 11 and dry.audit_events == 2
+    assert _fts_count(session, "пенза") == 1  # nothing changed
+    assert session.scalar(sa.select(sa.func.count()).select_from(RawRow).where(RawRow.purged_at.is_not(None))) == 0
+    session.rollback()
+
+    report = purge(now=LATER)
+    assert (report.lines, report.audit_events, report.dry_run) == (11, 2, False)
+    assert report.raw_rows >= 11
+    # the line still in review keeps its note; the others lost theirs
+    lines = {line.id: line for line in session.scalars(sa.select(StatementLine))}
+    assert lines[waiting_line].texts
+    assert all(line.texts is None and line.tag_metadata is None for lid, line in lines.items() if lid != waiting_line)
+    for raw in session.scalars(sa.select(RawRow)):
+        values = " ".join(str(v) for v in raw.readable.values())
+        if raw.purged_at is not None:
+            assert "Note" not in raw.readable and "Пенза" not in values and "solidarity" not in values
+    session.rollback()
+    assert _fts_count(session, "пенза") == 0 and _fts_count(session, "solidarity") == 0
+    assert _fts_count(session, "212") == 1  # "205 and 212", still waiting for review
+    assert run("donations", session, text="пенза") == []
+    assert notes_of(run("donations", session, text="212")) == {"205 and 212"}
+    assert notes_of(run("donations", session, amount=Decimal("35.00"))) == {""}  # still found by amount
+    events = {e.action: e for e in session.scalars(sa.select(AuditEvent))}
+    assert events["line.note"].after == {"texts": "[purged]", "status": "completed"}
+    assert events["donation.note"].before == {"note": "[purged]"}
+    summary = events["retention.purge"].after
+    assert summary["lines"] == 11 and summary["audit_events"] == 2 and "texts" not in summary
+    session.rollback()
+    # the books are unchanged and consistent; re-tagging leaves purged lines alone
+    check_ok(session)
+    assert totals(session) == before_totals
+    session.rollback()
+    assert retag_preview(session) == []
+    again = purge(now=LATER)
+    assert (again.lines, again.raw_rows, again.audit_events) == (0, 0, 0)
+
+
+def test_purge_keeps_notes_younger_than_the_retention_or_still_in_review(records: Any, session: Any) -> None:
+    from tracker.models import StatementLine
+    from tracker.services import settings, unit_of_work
+    from tracker.services.retention import purge
+
+    with unit_of_work() as s:
+        settings.set_value(s, "retention_days", "30")
+    # on 2025-04-20: March lines are over 30 days old, the April batch is not, and the imports are recent
+    report = purge(now=datetime(2025, 4, 20, tzinfo=UTC))
+    assert report.lines == 0  # both imports happened "today", inside the retention
+    assert report.retention_days == 30
+    assert session.scalar(sa.select(sa.func.count()).select_from(StatementLine).where(StatementLine.texts.is_(None))) == 1  # the refund has no note
+    session.rollback()
+    with pytest.raises(settings.SettingError), unit_of_work() as s:
+        settings.set_value(s, "retention_days", "0")
+
+
+def test_purge_clears_old_private_notes_of_manual_donations(books: Any, session: Any) -> None:
+    from tracker.models import Destination, Donation
+    from tracker.services import unit_of_work
+    from tracker.services.donations import NewDonation, create_donation
+    from tracker.services.retention import purge
+
+    account = books.account("Cash box", "cash")
+    with unit_of_work() as s:
+        gift = create_donation(s, NewDonation(account=account, received_at=WHEN, currency="EUR", gross=Decimal("50"), destination=Destination.GENERAL, note="from Ivan Kuznetsov at the gig"))
+        waiting = create_donation(s, NewDonation(account=account, received_at=WHEN, currency="EUR", gross=Decimal("5"), destination=Destination.REVIEW, note="Ivan again?"))
+        gift_id, waiting_id = gift.id, waiting.id
+    assert notes_of(run("donations", session, text="kuznetsov")) == {""}
+    report = purge(now=LATER)
+    assert report.donation_notes == 1
+    assert session.get(Donation, gift_id).note is None
+    assert session.get(Donation, waiting_id).note == "Ivan again?"
+    session.rollback()
+    assert run("donations", session, text="kuznetsov") == []
+    assert len(run("donations", session, text="ivan")) == 1
+
+
+def test_purge_command_and_setting_list(records: Any, app: Any) -> None:
+    import json
+
+    from tracker.cli import cli
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(cli, ["setting", "list"])
+    assert listed.exit_code == 0 and json.loads(listed.output)["retention_days"] == 365
+    dry = runner.invoke(cli, ["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["dry_run"] is True
+    done = runner.invoke(cli, ["purge"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["lines"] == 0  # everything was imported today
