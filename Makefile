@@ -11,7 +11,7 @@ export TRACKER_ENV ?= development
 export TRACKER_HASH_KEY_FILE ?= $(KEYS)/hash.key
 export TRACKER_PUBLIC_KEY_FILE ?= $(KEYS)/group.pub
 
-.PHONY: install catalogs keys run test test-quick chromium redis nightly bench bench-public bench-login bench-slow lint audit extract clean
+.PHONY: install catalogs keys run test test-quick chromium hledger redis nightly bench bench-public bench-login bench-slow lint audit extract clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
 
+# Debian's hledger, which checks the ledger export in the tests (`hledger check`).
+hledger:
+	@command -v hledger >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hledger >/dev/null; \
+	  else echo "install Debian's hledger (sudo apt-get install hledger) for the ledger export tests"; fi; }
+
 # Debian's redis-server: the brute-force test (W5) runs gunicorn with shared rate limits in it.
 redis:
 	@command -v redis-server >/dev/null || { \
@@ -46,14 +52,14 @@ redis:
 	  else echo "install Debian's redis-server (sudo apt-get install redis-server) for the brute-force test"; fi; }
 
 # The whole suite, on SQLite and PostgreSQL (127.0.0.1:5432, or TEST_POSTGRES_URL).
-test: install catalogs chromium
+test: install catalogs chromium hledger
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 test-quick: install catalogs
 	$(BIN)/python -m pytest -n 2 -x -q -m "not slow"
 
 # Full counts of the property and stateful tests (RELIABILITY.md "nightly").
-nightly: install catalogs chromium
+nightly: install catalogs chromium hledger
 	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 bench: install

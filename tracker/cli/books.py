@@ -247,23 +247,38 @@ def keys_generate(directory: str) -> None:
 
 
 
-@click.command("export", help=_("Export the books of a period for the group's accountant (CSV zip or XLSX)."))
-@click.option("--from", "start", required=True, help=_("First day, like 2025-01-01."))
-@click.option("--to", "end", required=True, help=_("Last day, like 2025-12-31."))
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True, help=_("The file format."))
+@click.command("export", help=_("Export the books for the group's accountant: a period as a CSV zip or XLSX, or the ledger (whole or a period) as a beancount file or an hledger journal."))
+@click.option("--from", "start", help=_("First day, like 2025-01-01 (for beancount and hledger: omit for the beginning)."))
+@click.option("--to", "end", help=_("Last day, like 2025-12-31 (for beancount and hledger: omit for the latest entry)."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "beancount", "hledger"]), default="xlsx", show_default=True, help=_("The file format."))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help=_("Where to write the file."))
-@click.option("--with-notes", is_flag=True, help=_("Include the private notes on disbursements."))
+@click.option("--with-notes", is_flag=True, help=_("Include the private notes on disbursements (CSV and XLSX only)."))
 @with_appcontext
 @fail_cleanly
-def export_command(start: str, end: str, fmt: str, out: str, with_notes: bool) -> None:
+def export_command(start: str | None, end: str | None, fmt: str, out: str, with_notes: bool) -> None:
     from tracker.cli.common import parse_date
     from tracker.extensions import db
-    from tracker.services import books_export
+    from tracker.services import books_export, ledger_formats
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
-    assert first is not None and last is not None
-    if last < first:
+    if first is not None and last is not None and last < first:
         raise click.BadParameter(_("the last day is before the first"), param_hint="--to")
+    if fmt in ledger_formats.FORMATS:
+        if with_notes:
+            raise click.BadParameter(_("private notes are never written to ledger files"), param_hint="--with-notes")
+        target = Path(out)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="\n") as handle:
+                for chunk in ledger_formats.export(db.session, fmt, first, last):
+                    handle.write(chunk)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        click.echo(_("Wrote %(path)s (%(size)d bytes).", path=out, size=target.stat().st_size), err=True)
+        return
+    if first is None or last is None:
+        raise click.UsageError(_("--from and --to are required for CSV and XLSX"))
     items = books_export.tables(db.session, first, last, with_notes=with_notes)
     data = books_export.to_xlsx(items) if fmt == "xlsx" else books_export.to_csv_zip(items)
     db.session.rollback()

@@ -168,7 +168,15 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
 
     start = DateField(_l("First day"), validators=[DataRequired()])
     end = DateField(_l("Last day"), validators=[DataRequired()])
-    fmt = SelectField(_l("Format"), choices=[SelectChoice("xlsx", "XLSX"), SelectChoice("csv", "CSV (zip)")])
+    fmt = SelectField(
+        _l("Format"),
+        choices=[
+            SelectChoice("xlsx", "XLSX"),
+            SelectChoice("csv", "CSV (zip)"),
+            SelectChoice("beancount", _l("Ledger for beancount")),
+            SelectChoice("hledger", _l("Ledger for hledger")),
+        ],
+    )
     with_notes = SelectField(_l("Private notes"), choices=[SelectChoice("no", _l("Leave out")), SelectChoice("yes", _l("Include"))])
 
 
@@ -178,13 +186,18 @@ def export_page() -> Any:
     """Download the books of a period for the group's accountant."""
     from flask import Response
 
-    from tracker.services import books_export
+    from tracker.services import books_export, ledger_formats
     from tracker.web.http import content_disposition
 
     form = ExportForm()
     if form.validate_on_submit():
         if form.end.data < form.start.data:
             form.end.errors.append(gettext("the last day is before the first"))
+        elif form.fmt.data in ledger_formats.FORMATS:
+            if form.with_notes.data == "yes":
+                form.with_notes.errors.append(gettext("Private notes are never written to ledger files."))
+            else:
+                return _ledger_download(form.fmt.data, form.start.data, form.end.data)
         else:
             items = books_export.tables(db.session, form.start.data, form.end.data, with_notes=form.with_notes.data == "yes")
             xlsx = form.fmt.data == "xlsx"
@@ -196,3 +209,22 @@ def export_page() -> Any:
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if xlsx else "application/zip"
             return Response(data, mimetype=mimetype, headers={"Content-Disposition": content_disposition(name)})
     return render_template("admin/export.html", form=form)
+
+
+def _ledger_download(fmt: str, start: date, end: date) -> Any:
+    """The period's ledger as a beancount file or hledger journal, streamed (audited first)."""
+    from flask import Response, stream_with_context
+
+    from tracker.services import ledger_formats
+    from tracker.web.http import content_disposition
+
+    db.session.rollback()
+    with unit_of_work() as session:
+        audit.record(session, "books.export", "period", f"{start}..{end}", after={"format": fmt, "notes": False})
+    _writer, suffix, mimetype = ledger_formats.FORMATS[fmt]
+    chunks = (chunk.encode("utf-8") for chunk in ledger_formats.export(db.session, fmt, start, end))
+    return Response(
+        stream_with_context(chunks),
+        mimetype=mimetype,
+        headers={"Content-Disposition": content_disposition(f"tracker-{start}-{end}.{suffix}")},
+    )
