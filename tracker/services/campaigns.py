@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import money
 from tracker.errors import Conflict, MoneyError, NotFound
+from tracker.i18n import gettext as _
 from tracker.models import (
     Campaign,
     CampaignPrisoner,
@@ -33,9 +35,22 @@ from tracker.models import (
 )
 from tracker.services import audit, unit_of_work
 from tracker.services.ledger import general_fund, new_ledger_account, review_fund
+from tracker.tagging import Rule, RuleError
+from tracker.tagging.rules import pattern_keys
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _TAG_RE = re.compile(r"^[^\s\x00-\x1f]{1,64}$")
+
+
+class FieldConflict(Conflict):
+    """A Conflict about one input (``field``: tag, title, aliases, pattern...), so a form
+    can show the message beside that field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        """Create the error; ``message`` is already translated."""
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +80,11 @@ def create_prisoner(
 ) -> Prisoner:
     """Create a prisoner and their fund (flush only)."""
     if not _SLUG_RE.match(slug):
-        raise Conflict("a slug is lower-case letters, digits and hyphens (at most 80)")
+        raise FieldConflict(_("a slug is lower-case letters, digits and hyphens (at most 80)"), "slug")
     if not name.strip():
-        raise Conflict("a prisoner needs a name")
+        raise FieldConflict(_("a prisoner needs a name"), "name")
     if session.scalar(sa.select(Prisoner.id).where(Prisoner.slug == slug)) is not None:
-        raise Conflict(f"a prisoner with slug {slug!r} already exists")
+        raise FieldConflict(_("a prisoner with slug %(slug)s already exists", slug=repr(slug)), "slug")
     prisoner = Prisoner(slug=slug, name=name.strip(), public=public, description=description)
     session.add(prisoner)
     session.flush()
@@ -98,6 +113,37 @@ def get_prisoner(session: Session, slug: str) -> Prisoner:
     return prisoner
 
 
+def _pattern_key(campaign: str, kind: str, pattern: str, field: str) -> str:
+    """The normalised key of a tag or alias, or a :class:`FieldConflict` saying what is wrong."""
+    try:
+        return pattern_keys(Rule(None, campaign, kind, pattern)).key
+    except RuleError as exc:
+        raise FieldConflict(exc.message, field) from None
+
+
+def _check_names(session: Session, campaign_id: int | None, names: Sequence[tuple[str, str, str]]) -> None:
+    """Refuse a tag or alias that another campaign's active tag or alias already means.
+
+    ``names`` are (kind, pattern, field); two campaigns answering to one word
+    would send every gift that says it to review.
+    """
+    taken: dict[str, str] = {}
+    rows = session.execute(
+        sa.select(TagRule.kind, TagRule.pattern, Campaign.tag)
+        .join(Campaign, Campaign.id == TagRule.campaign_id)
+        .where(TagRule.active, TagRule.kind != RuleKind.REGEX.value, Campaign.id != (campaign_id or 0))
+    )
+    for kind, pattern, tag in rows:
+        try:
+            taken.setdefault(pattern_keys(Rule(None, tag, kind, pattern)).key, tag)
+        except RuleError:  # pragma: no cover - stored rules were checked when saved
+            continue
+    for kind, pattern, field in names:
+        other = taken.get(_pattern_key("?", kind, pattern, field))
+        if other is not None:
+            raise FieldConflict(_("%(name)s already means campaign %(tag)s", name=repr(pattern), tag=other), field)
+
+
 def create_campaign(
     session: Session,
     tag: str,
@@ -111,72 +157,79 @@ def create_campaign(
     public: bool = True,
     description: str = "",
 ) -> Campaign:
-    """Create a campaign, its tag and alias rules, and its prisoners' weights (flush only)."""
+    """Create a campaign, its tag and alias rules, and its prisoners' weights (flush only).
+
+    Raises:
+        FieldConflict: naming the input that is wrong (tag, title, aliases, ends_on, goal, prisoners).
+    """
     tag = tag.strip()
     if not _TAG_RE.match(tag):
-        raise Conflict("a tag is 1 to 64 characters without spaces")
+        raise FieldConflict(_("a tag is 1 to 64 characters without spaces"), "tag")
     if not title.strip():
-        raise Conflict("a campaign needs a title")
+        raise FieldConflict(_("a campaign needs a title"), "title")
     if starts_on and ends_on and ends_on < starts_on:
-        raise Conflict("the campaign ends before it starts")
+        raise FieldConflict(_("the campaign ends before it starts"), "ends_on")
     if session.scalar(sa.select(Campaign.id).where(Campaign.tag == tag)) is not None:
-        raise Conflict(f"a campaign tagged {tag!r} already exists")
-    goal_currency = goal_amount = None
-    if goal is not None:
-        goal_currency = money.normalise_currency(goal[0])
-        goal_amount = money.quantize(goal[1], goal_currency)
-        if goal_amount <= 0:
-            raise Conflict("a goal must be positive")
+        raise FieldConflict(_("a campaign tagged %(tag)s already exists", tag=repr(tag)), "tag")
+    alias_list = _distinct_aliases(tag, aliases)
+    names = [(RuleKind.TAG.value, tag, "tag")] + [(RuleKind.ALIAS.value, a, "aliases") for a in alias_list]
+    _check_names(session, None, names)
+    goal_currency, goal_amount = _goal(goal) if goal is not None else (None, None)
     campaign = Campaign(
-        tag=tag,
-        title=title.strip(),
-        description=description,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        goal_currency=goal_currency,
-        goal_amount=goal_amount,
-        public=public,
+        tag=tag, title=title.strip(), description=description, starts_on=starts_on, ends_on=ends_on,
+        goal_currency=goal_currency, goal_amount=goal_amount, public=public,
     )
     session.add(campaign)
     session.flush()
-    patterns = [(RuleKind.TAG, tag)] + [(RuleKind.ALIAS, a.strip()) for a in aliases if a.strip()]
+    patterns = [(RuleKind.TAG, tag)] + [(RuleKind.ALIAS, a) for a in alias_list]
     for kind, pattern in patterns:
-        session.add(
-            TagRule(
-                campaign_id=campaign.id,
-                kind=kind.value,
-                pattern=pattern,
-                valid_from=starts_on,
-                valid_until=ends_on,
-            )
-        )
+        session.add(TagRule(campaign_id=campaign.id, kind=kind.value, pattern=pattern, valid_from=starts_on, valid_until=ends_on))
     seen: set[str] = set()
     for share in prisoners:
         if share.slug in seen:
-            raise Conflict(f"prisoner {share.slug!r} is listed twice")
+            raise FieldConflict(_("prisoner %(slug)s is listed twice", slug=repr(share.slug)), "prisoners")
+        if share.weight <= 0:
+            raise FieldConflict(_("the weight of %(slug)s must be positive", slug=share.slug), "prisoners")
         seen.add(share.slug)
         prisoner = get_prisoner(session, share.slug)
-        session.add(
-            CampaignPrisoner(
-                campaign_id=campaign.id, prisoner_id=prisoner.id, weight=share.weight, valid_from=None
-            )
-        )
+        session.add(CampaignPrisoner(campaign_id=campaign.id, prisoner_id=prisoner.id, weight=share.weight, valid_from=None))
     session.flush()
-    audit.record(
-        session,
-        "campaign.add",
-        "campaign",
-        campaign.id,
-        after={
-            "tag": tag,
-            "aliases": [a for _, a in patterns[1:]],
-            "prisoners": {s.slug: str(s.weight) for s in prisoners},
-            "starts_on": starts_on.isoformat() if starts_on else None,
-            "ends_on": ends_on.isoformat() if ends_on else None,
-            "public": public,
-        },
-    )
+    audit.record(session, "campaign.add", "campaign", campaign.id, after={
+        "tag": tag, "aliases": alias_list, "prisoners": {s.slug: str(s.weight) for s in prisoners},
+        "starts_on": starts_on.isoformat() if starts_on else None, "ends_on": ends_on.isoformat() if ends_on else None,
+        "public": public,
+    })
     return campaign
+
+
+def _distinct_aliases(tag: str, aliases: Sequence[str]) -> list[str]:
+    """Aliases stripped, checked, and without repeats (by normalised key, the tag's own included)."""
+    keys = {_pattern_key(tag, RuleKind.TAG.value, tag, "tag")}
+    kept = []
+    for alias in (a.strip() for a in aliases):
+        if alias and (key := _pattern_key(tag, RuleKind.ALIAS.value, alias, "aliases")) not in keys:
+            keys.add(key)
+            kept.append(alias)
+    return kept
+
+
+def checked_aliases(session: Session, campaign: Campaign | None, tag: str, aliases: Sequence[str]) -> list[str]:
+    """Aliases as :func:`change_campaign` would store them, or the :class:`FieldConflict` it would raise."""
+    kept = _distinct_aliases(tag, aliases)
+    _check_names(session, campaign.id if campaign else None, [(RuleKind.ALIAS.value, a, "aliases") for a in kept])
+    return kept
+
+
+def _goal(goal: tuple[str, Decimal]) -> tuple[str, Decimal]:
+    """A goal's currency and amount, exact and positive."""
+    try:
+        currency = money.normalise_currency(goal[0])
+        amount = money.quantize(goal[1], currency)
+    except MoneyError as exc:
+        raise FieldConflict(str(exc), "goal") from None
+    if amount <= 0:
+        raise FieldConflict(_("a goal must be positive"), "goal")
+    return currency, amount
 
 
 def add_campaign(tag: str, title: str, **options: object) -> Campaign:
@@ -339,54 +392,107 @@ def change_weight(tag: str, slug: str, weight: Decimal, *, since: date) -> None:
                 CampaignPrisoner.campaign_id == campaign.id, CampaignPrisoner.prisoner_id == prisoner.id
             )
         ).all()
+        ended = False
         for row in rows:
             if row.valid_from is not None and row.valid_from >= since:
                 raise Conflict(f"{slug} already has a weight in {tag} from {row.valid_from}; changes go forward in time")
             if row.in_force(since):
-                row.valid_until = since
+                row.valid_until, ended = since, True
         session.flush()
         if weight > 0:
             add_weight(session, campaign, prisoner, weight, since=since)
+        elif not ended:
+            raise FieldConflict(_("%(slug)s has no weight in %(tag)s on %(day)s to end", slug=slug, tag=tag, day=since.isoformat()), "weight")
         else:
             audit.record(session, "campaign.weight", "campaign", campaign.id, after={"prisoner": slug, "weight": "0", "since": since.isoformat()})
 
 
-def edit_campaign(tag: str, **changes: object) -> Campaign:
-    """Change a campaign's title, description, window, goal or visibility (audited)."""
-    allowed = {"title", "description", "starts_on", "ends_on", "goal", "public"}
+def _plain_aliases(session: Session, campaign: Campaign) -> list[TagRule]:
+    """The campaign's active alias rules that read every provider and field (its "aliases")."""
+    rules = session.scalars(
+        sa.select(TagRule)
+        .where(TagRule.campaign_id == campaign.id, TagRule.active, TagRule.kind == RuleKind.ALIAS.value)
+        .order_by(TagRule.id)
+    )
+    return [r for r in rules if not r.providers and not r.fields]
+
+
+def aliases_of(session: Session, campaign: Campaign) -> list[str]:
+    """The campaign's aliases, oldest first."""
+    return [r.pattern for r in _plain_aliases(session, campaign)]
+
+
+def change_campaign(session: Session, campaign: Campaign, **changes: object) -> None:
+    """Change a campaign's title, description, window, goal, visibility or aliases (flush only, audited).
+
+    Rules that followed the campaign's window (tag and alias rules created
+    with it) follow the new one; rules given a window of their own keep it.
+    Aliases that are dropped are deactivated, never deleted.
+
+    Raises:
+        FieldConflict: naming the change that is wrong.
+    """
+    allowed = {"title", "description", "starts_on", "ends_on", "goal", "public", "aliases"}
     unknown = set(changes) - allowed
     if unknown:
         raise Conflict(f"cannot change {', '.join(sorted(unknown))}")
+    fields = ("title", "description", "starts_on", "ends_on", "goal_amount", "goal_currency", "public")
+    before: dict[str, object] = {k: str(getattr(campaign, k)) for k in fields}
+    before["aliases"] = aliases_of(session, campaign)
+    old_window = (campaign.starts_on, campaign.ends_on)
+    for key, value in changes.items():
+        if key == "goal":
+            goal = _goal(value) if value is not None else (None, None)  # type: ignore[arg-type]
+            campaign.goal_currency, campaign.goal_amount = goal
+        elif key == "title":
+            if not str(value).strip():
+                raise FieldConflict(_("a campaign needs a title"), "title")
+            campaign.title = str(value).strip()
+        elif key != "aliases":
+            setattr(campaign, key, value)
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise FieldConflict(_("the campaign ends before it starts"), "ends_on")
+    if "aliases" in changes:
+        _set_aliases(session, campaign, changes["aliases"])  # type: ignore[arg-type]
+    if (campaign.starts_on, campaign.ends_on) != old_window:
+        ours = sa.select(TagRule).where(TagRule.campaign_id == campaign.id, TagRule.active, TagRule.kind != RuleKind.REGEX.value)
+        for rule in session.scalars(ours):
+            if (rule.valid_from, rule.valid_until) == old_window:
+                rule.valid_from, rule.valid_until = campaign.starts_on, campaign.ends_on
+    session.flush()
+    after: dict[str, object] = {k: str(getattr(campaign, k)) for k in fields}
+    after["aliases"] = aliases_of(session, campaign)
+    if after != before:
+        audit.record(session, "campaign.edit", "campaign", campaign.id, before=before, after=after)
+
+
+def _set_aliases(session: Session, campaign: Campaign, aliases: Sequence[str]) -> None:
+    wanted = checked_aliases(session, campaign, campaign.tag, aliases)
+    for rule in _plain_aliases(session, campaign):
+        if rule.pattern in wanted:
+            wanted.remove(rule.pattern)
+        else:
+            rule.active = False
+    for alias in wanted:
+        session.add(
+            TagRule(
+                campaign_id=campaign.id, kind=RuleKind.ALIAS.value, pattern=alias,
+                valid_from=campaign.starts_on, valid_until=campaign.ends_on,
+            )
+        )
+
+
+def edit_campaign(tag: str, **changes: object) -> Campaign:
+    """Change a campaign (one unit of work); changes as :func:`change_campaign`."""
     with unit_of_work() as session:
         campaign = get_campaign(session, tag)
-        before = {k: str(getattr(campaign, k, None)) for k in ("title", "starts_on", "ends_on", "goal_amount", "goal_currency", "public")}
-        for key, value in changes.items():
-            if key == "goal":
-                if value is None:
-                    campaign.goal_currency = campaign.goal_amount = None
-                else:
-                    cur, amount = value  # type: ignore[misc]
-                    campaign.goal_currency = money.normalise_currency(cur)
-                    campaign.goal_amount = money.quantize(amount, campaign.goal_currency)
-            elif key == "title":
-                if not str(value).strip():
-                    raise Conflict("a campaign needs a title")
-                campaign.title = str(value).strip()
-            else:
-                setattr(campaign, key, value)
-        if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
-            raise Conflict("the campaign ends before it starts")
-        if "starts_on" in changes or "ends_on" in changes:
-            for rule in session.scalars(sa.select(TagRule).where(TagRule.campaign_id == campaign.id, TagRule.kind != RuleKind.REGEX.value)):
-                rule.valid_from, rule.valid_until = campaign.starts_on, campaign.ends_on
-        session.flush()
-        after = {k: str(getattr(campaign, k, None)) for k in before}
-        audit.record(session, "campaign.edit", "campaign", campaign.id, before=before, after=after)
+        change_campaign(session, campaign, **changes)
         return campaign
 
 
-def add_rule(
-    tag: str,
+def create_rule(
+    session: Session,
+    campaign: Campaign,
     kind: str,
     pattern: str,
     *,
@@ -396,36 +502,76 @@ def add_rule(
     valid_until: date | None = None,
     priority: int = 0,
 ) -> TagRule:
-    """Add a tagging rule after compiling it with every other active rule."""
+    """Add a tagging rule after compiling it with every other active rule (flush only, audited).
+
+    Raises:
+        FieldConflict: ``pattern`` when the rule does not compile or its word
+            already means another campaign.
+    """
     from tracker.services.tagging import rules_from_rows
-    from tracker.tagging import RuleError, check_regex, compile_rules
+    from tracker.tagging import check_regex, compile_rules
 
     kind = RuleKind(kind).value
+    rule = TagRule(
+        campaign_id=campaign.id, kind=kind, pattern=pattern.strip(), providers=providers or None,
+        fields=fields or None, valid_from=valid_from, valid_until=valid_until, priority=priority, active=True,
+    )
+    try:
+        if kind == RuleKind.REGEX.value:
+            check_regex(rule.pattern)
+        tags = dict(session.execute(sa.select(Campaign.id, Campaign.tag)).tuples().all())
+        active = [r for r in session.scalars(sa.select(TagRule)) if r.active]
+        compile_rules(rules_from_rows([*active, rule], tags))
+    except RuleError as exc:
+        raise FieldConflict(exc.message, "pattern") from None
+    if kind != RuleKind.REGEX.value:
+        _check_names(session, campaign.id, [(kind, rule.pattern, "pattern")])
+    session.add(rule)
+    session.flush()
+    audit.record(session, "rule.add", "tag_rule", rule.id, after={"campaign": campaign.tag, "kind": kind, "pattern": rule.pattern, "providers": providers, "fields": fields, "priority": priority})
+    return rule
+
+
+def add_rule(tag: str, kind: str, pattern: str, **options: Any) -> TagRule:
+    """Add a tagging rule (one unit of work); options as :func:`create_rule`."""
     with unit_of_work() as session:
-        campaign = get_campaign(session, tag)
-        rule = TagRule(
-            campaign_id=campaign.id, kind=kind, pattern=pattern.strip(), providers=providers or None,
-            fields=fields or None, valid_from=valid_from, valid_until=valid_until, priority=priority, active=True,
-        )
-        try:
-            if kind == RuleKind.REGEX.value:
-                check_regex(rule.pattern)
-            tags = dict(session.execute(sa.select(Campaign.id, Campaign.tag)).tuples().all())
-            active = [r for r in session.scalars(sa.select(TagRule)) if r.active]
-            compile_rules(rules_from_rows([*active, rule], tags))
-        except RuleError as exc:
-            raise Conflict(str(exc)) from None
-        session.add(rule)
-        session.flush()
-        audit.record(session, "rule.add", "tag_rule", rule.id, after={"campaign": tag, "kind": kind, "pattern": rule.pattern, "providers": providers, "fields": fields, "priority": priority})
-        return rule
+        return create_rule(session, get_campaign(session, tag), kind, pattern, **options)
+
+
+def deactivate_rule(session: Session, rule_id: int) -> TagRule:
+    """Deactivate a rule (flush only, audited); it is kept for the record, and donations
+    already tagged keep their campaign."""
+    rule = session.get(TagRule, rule_id)
+    if rule is None or not rule.active:
+        raise NotFound(f"no active rule {rule_id}")
+    rule.active = False
+    session.flush()
+    audit.record(session, "rule.remove", "tag_rule", rule_id, before={"pattern": rule.pattern, "kind": rule.kind})
+    return rule
 
 
 def remove_rule(rule_id: int) -> None:
-    """Deactivate a rule (kept for the record; donations already tagged keep their campaign)."""
+    """Deactivate a rule (one unit of work)."""
     with unit_of_work() as session:
-        rule = session.get(TagRule, rule_id)
-        if rule is None or not rule.active:
-            raise NotFound(f"no active rule {rule_id}")
-        rule.active = False
-        audit.record(session, "rule.remove", "tag_rule", rule_id, before={"pattern": rule.pattern, "kind": rule.kind})
+        deactivate_rule(session, rule_id)
+
+
+def change_prisoner(session: Session, prisoner: Prisoner, *, name: str, public: bool, description: str | None = None) -> None:
+    """Change a prisoner's name, visibility or description (flush only, audited).
+
+    The slug stays: published releases, public addresses and the fund's
+    ledger account are named by it.
+    """
+    if not name.strip():
+        raise FieldConflict(_("a prisoner needs a name"), "name")
+    before = {"name": prisoner.name, "public": prisoner.public, "description": audit.private(prisoner.description)}
+    prisoner.name, prisoner.public = name.strip(), public
+    if description is not None:
+        prisoner.description = description
+    fund = session.scalar(sa.select(Fund).where(Fund.prisoner_id == prisoner.id))
+    if fund is not None:
+        fund.name = prisoner.name
+    session.flush()
+    after = {"name": prisoner.name, "public": prisoner.public, "description": audit.private(prisoner.description)}
+    if after != before:
+        audit.record(session, "prisoner.edit", "prisoner", prisoner.id, before=before, after=after)
