@@ -355,3 +355,38 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_runs_again(app: A
 
         assert check_ledger(db.session).ok
         db.session.remove()
+
+
+def test_with_redis_the_job_goes_through_rq(app: Any, treasurer: Any) -> None:
+    """With REDIS_URL set, the web app enqueues the job's id on RQ and an RQ worker runs it."""
+    import uuid
+
+    from redis import Redis
+
+    from tests.conftest import missing
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    try:
+        Redis.from_url(url).ping()
+    except Exception:  # noqa: BLE001 - any connection problem
+        missing(f"no Redis at {url}")
+    app.config.update(REDIS_URL=url, JOB_QUEUE=f"tracker-test-{uuid.uuid4().hex[:8]}", RATELIMIT_STORAGE_URI="memory://")
+    client, _secret = treasurer
+    upload(client, [(export(count=30), "p.csv")])
+    from rq import Queue
+
+    queue = Queue(app.config["JOB_QUEUE"], connection=Redis.from_url(url))
+    try:
+        assert queue.count == 1
+        assert list(queue.jobs[0].args) == [1], "the payload is the job id only"
+        from tracker.extensions import db
+        from tracker.services import jobs
+
+        with app.app_context():
+            jobs.rq_work(burst=True)
+            db.session.remove()
+        page = client.get(f"/admin/imports/{only_upload_id(app)}")
+        assert b"This is a preview" in page.data, page.data[-3000:]
+    finally:
+        queue.empty()
+        queue.delete(delete_jobs=True)

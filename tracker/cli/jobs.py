@@ -23,7 +23,7 @@ def worker_command(burst: bool, poll: int, upload_max_age: int) -> None:
     from tracker.services import jobs
 
     if current_app.config.get("REDIS_URL"):
-        click.echo(_("Worker %(name)s: RQ queue %(queue)s.", name=jobs.worker_name(), queue=jobs.QUEUE), err=True)
+        click.echo(_("Worker %(name)s: RQ queue %(queue)s.", name=jobs.worker_name(), queue=jobs.queue_name()), err=True)
         jobs.requeue_stalled()
         jobs.rq_work(burst=burst)
         return

@@ -66,11 +66,10 @@ def dashboard(session: Session, today: date | None = None) -> Dashboard:
         line.last_import, line.last_file = batch.committed_at, batch.filename
         check = batch.balance_check or {}
         line.balance_check = check.get("status") if isinstance(check, dict) else None
-    figures = totals.totals(session)
     return Dashboard(
         accounts=[lines[a.id] for a in accounts],
-        review=figures["review"],
-        unclassified=figures["unclassified"],
+        review=totals.waiting_for_review(session),
+        unclassified=totals.unclassified(session),
         due=publishing.due_months(session, today),
         years_due=publishing.due_years(session),
         releases=publishing.chain_length(session),

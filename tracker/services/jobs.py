@@ -127,9 +127,14 @@ def dispatch(job_id: int) -> None:
     from rq import Queue
 
     timeout = int(current_app.config.get("JOB_TIMEOUT_SECONDS", 6 * 3600))
-    Queue(QUEUE, connection=Redis.from_url(url)).enqueue(
+    Queue(queue_name(), connection=Redis.from_url(url)).enqueue(
         "tracker.services.jobs.run_from_rq", job_id, job_timeout=timeout, job_id=f"tracker-job-{job_id}-{int(time.time())}"
     )
+
+
+def queue_name() -> str:
+    """The RQ queue of this installation's imports."""
+    return str(current_app.config.get("JOB_QUEUE") or QUEUE)
 
 
 def cancel(job_id: int) -> None:
@@ -374,7 +379,7 @@ def rq_work(*, burst: bool = False) -> None:
     from rq import Queue, Worker
 
     connection = Redis.from_url(current_app.config["REDIS_URL"])
-    Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=burst)
+    Worker([Queue(queue_name(), connection=connection)], connection=connection).work(burst=burst)
 
 
 def visible_jobs(session: Session, *, limit: int = 50) -> list[Job]:

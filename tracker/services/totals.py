@@ -176,6 +176,23 @@ def fund_figures(session: Session, ledger_ids: list[int] | None = None) -> dict[
     return result
 
 
+def waiting_for_review(session: Session) -> dict[str, Any]:
+    """Donations waiting for a campaign: how many, and their gross per currency.
+
+    Reads only the review queue's donations (by the destination index), so it
+    stays cheap however many donations the books hold.
+    """
+    count, gross = 0, {}
+    for currency, n, amount in session.execute(
+        sa.select(Donation.currency, sa.func.count(), sa.func.sum(Donation.gross))
+        .where(Donation.destination == Destination.REVIEW.value, Donation.voided_at.is_(None))
+        .group_by(Donation.currency)
+    ):
+        count += n
+        gross[currency] = amount
+    return {"donations": count, "gross": money_map(gross)}
+
+
 def unclassified(session: Session) -> dict[str, Any]:
     """Money in the review fund that is not a donation waiting for a campaign."""
     review_la = review_fund(session).ledger_account_id

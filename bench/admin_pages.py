@@ -1,0 +1,199 @@
+"""Benchmark: the treasurer's list pages on the demo database against the same plus a big import.
+
+    python bench/admin_pages.py [--lines 1000000] [--engine sqlite|postgresql] [--requests 15]
+
+Two databases, built in this run:
+
+1. **demo**: ``tracker demo`` (about 5,600 donations);
+2. **big**: the demo plus a generated PayPal activity export of ``--lines``
+   lines (the import benchmark's deterministic mix: gifts with notes in four
+   currencies, refunds, conversions, withdrawals) imported through the same
+   service the wizard's worker runs.
+
+Each list page is requested ``--requests`` times by a signed-in treasurer (the
+Flask test client, in this process, after two warm-up requests); the median
+of each is printed for both databases with the ratio big/demo. Target
+(issue 7): every list page within 1.5x of its demo time, because list pages
+read one keyset page and never whole tables. Compare the ratios of one run:
+the absolute times on a shared machine are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.import_paypal import HASH_KEY, PUBLIC_KEY, write_export  # noqa: E402
+
+PASSWORD = "bench treasurer password 205"
+EMAIL = "bench-treasurer@example.org"
+TARGET = 1.5
+#: (label, path): the list pages, with a few common filters; {campaign} and
+#: {account} are filled from the database.
+PAGES = (
+    ("dashboard", "/admin/"),
+    ("imports", "/admin/imports"),
+    ("review queue", "/admin/review"),
+    ("classify", "/admin/classify"),
+    ("audit log", "/admin/audit"),
+    ("donations", "/admin/donations"),
+    ("donations of a campaign", "/admin/donations?campaign=205"),
+    ("donations, amount", "/admin/donations?amount=25"),
+    ("donations, note text", "/admin/donations?q=penza"),
+    ("lines", "/admin/lines"),
+    ("lines, kind", "/admin/lines?kind=withdrawal"),
+    ("campaigns", "/admin/campaigns"),
+    ("transfers", "/admin/transfers"),
+    ("events", "/admin/events"),
+)
+
+
+def make_app(url: str, instance: Path) -> Any:
+    from tracker import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url, "ENV": "test", "SECRET_KEY": "bench", "HASH_KEY": HASH_KEY,
+            "PUBLIC_KEY": PUBLIC_KEY, "HASH_KEY_FILE": None, "PUBLIC_KEY_FILE": None,
+            "REQUIRE_SECOND_FACTOR": False, "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True,
+        },
+        instance_path=instance,
+    )
+
+
+def database(engine: str, tmp: Path, name: str) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp / (name + '.sqlite3')}"
+    import sqlalchemy as sa
+
+    server = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    db_name = f"tracker_bench_admin_{name}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
+    admin.dispose()
+    return sa.make_url(server).set(database=db_name).render_as_string(hide_password=False)
+
+
+def drop(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def build(url: str, instance: Path, export: Path | None) -> dict[str, Any]:
+    """Demo data, a treasurer, and (for the big database) the export imported."""
+    from tracker.extensions import db
+    from tracker.importers import ReadOptions
+    from tracker.services import unit_of_work, users
+    from tracker.services.demo import load_demo
+    from tracker.services.importing import import_file
+    from tracker.services.setup import init_database
+
+    app = make_app(url, instance)
+    facts: dict[str, Any] = {}
+    with app.app_context():
+        init_database()
+        load_demo()
+        with unit_of_work() as session:
+            user, _link = users.add_user(session, EMAIL, "treasurer")
+            users.set_password(session, user, PASSWORD)
+        if export is not None:
+            start = time.perf_counter()
+            result = import_file(export, account_name="PayPal bench", options=ReadOptions(date_order="mdy", decimal_mark="."))
+            facts["import_seconds"] = time.perf_counter() - start
+            facts["import"] = result.status
+            facts["lines"] = result.counts.new
+        db.session.remove()
+        db.engine.dispose()
+    return facts
+
+
+def sign_in(client: Any) -> None:
+    page = client.get("/admin/login")
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
+    done = client.post("/admin/login", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD})
+    if done.status_code != 302:
+        raise SystemExit(f"sign-in failed: {done.status_code}")
+
+
+def measure(url: str, instance: Path, requests: int, pages: tuple[tuple[str, str], ...]) -> dict[str, float]:
+    """Median seconds per page."""
+    app = make_app(url, instance)
+    client = app.test_client()
+    sign_in(client)
+    medians: dict[str, float] = {}
+    for label, path in pages:
+        for _ in range(2):
+            warm = client.get(path)
+        if warm.status_code != 200:
+            print(f"  {label}: {path} answered {warm.status_code}; left out", flush=True)
+            continue
+        times = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200
+        medians[label] = statistics.median(times)
+    with app.app_context():
+        from tracker.extensions import db
+
+        db.engine.dispose()
+    return medians
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--requests", type=int, default=15)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-admin-") as folder:
+        tmp = Path(folder)
+        export = tmp / "export.csv"
+        print(f"writing a {args.lines:,}-line export ...", flush=True)
+        write_export(export, args.lines)
+        urls = {"demo": database(args.engine, tmp, "demo"), "big": database(args.engine, tmp, "big")}
+        try:
+            print("building the demo database ...", flush=True)
+            build(urls["demo"], tmp / "demo-instance", None)
+            print("building the big database (demo + import) ...", flush=True)
+            facts = build(urls["big"], tmp / "big-instance", export)
+            print(f"  imported {facts.get('lines', 0):,} lines in {facts.get('import_seconds', 0):.1f} s ({facts.get('import')})", flush=True)
+            demo = measure(urls["demo"], tmp / "demo-instance", args.requests, PAGES)
+            big = measure(urls["big"], tmp / "big-instance", args.requests, PAGES)
+        finally:
+            for url in urls.values():
+                drop(url)
+    print(f"\n{'page':<26} {'demo ms':>9} {'big ms':>9} {'ratio':>7}  target <= {TARGET}")
+    worst = 0.0
+    for label, _path in PAGES:
+        if label not in demo or label not in big:
+            continue
+        ratio = big[label] / demo[label]
+        worst = max(worst, ratio)
+        flag = "ok" if ratio <= TARGET else "MISSED"
+        print(f"{label:<26} {demo[label] * 1000:9.1f} {big[label] * 1000:9.1f} {ratio:7.2f}  {flag}")
+    print(f"\nworst ratio {worst:.2f} ({args.engine}, {args.lines:,} imported lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
