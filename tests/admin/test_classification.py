@@ -213,3 +213,142 @@ def test_bulk_is_one_unit_of_work_and_refuses_mixed_currencies(app: Any, items: 
         assert len(done) == 2 and balance("general") == Decimal("-32.35")
         assert waiting()["lines"] == 4
         check_ok()
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def _ticks(page: bytes) -> int:
+    return page.count(b'type="checkbox" name="item"')
+
+
+def test_the_page_lists_filters_pages_previews_then_books(app: Any, treasurer: Any, items: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from tracker.extensions import db
+    from tracker.models import Disbursement
+
+    client, _ = treasurer
+    page = client.get("/admin/classify")
+    assert page.status_code == 200 and _ticks(page.data) == 6
+    assert b"invoice 17" in page.data and b"lawyer@example.org" not in page.data
+    assert _ticks(client.get("/admin/classify?currency=USD").data) == 1
+    assert _ticks(client.get("/admin/classify?kind=opening_balance").data) == 1
+    monkeypatch.setattr("tracker.web.admin.classify.PAGE", 4)
+    first = client.get("/admin/classify")
+    assert _ticks(first.data) == 4 and b'rel="next"' in first.data
+    link = first.data.split(b'rel="next"')[0].rsplit(b'href="', 1)[1].split(b'"')[0].decode().replace("&amp;", "&")
+    second = client.get(link)
+    assert _ticks(second.data) == 2 and b'rel="next"' not in second.data
+    monkeypatch.setattr("tracker.web.admin.classify.PAGE", 50)
+
+    choice = {"csrf_token": csrf(page.data), "item": [str(items["outgoing"]), str(items["outgoing2"])], "choice": "disbursement",
+              "fund": "anna", "category": "lawyer", "public_description": "Appeal hearing", "private_note": "invoices 17, 18"}
+    preview = client.post("/admin/classify", data=choice)
+    assert preview.status_code == 200 and b'id="confirm"' in preview.data
+    assert b"Appeal hearing" in preview.data and preview.data.count(b'type="hidden" name="item"') == 2
+    with app.app_context():
+        assert waiting()["lines"] == 6  # a preview writes nothing
+    booked = client.post("/admin/classify", data={**choice, "csrf_token": csrf(preview.data), "confirm": "1"})
+    assert booked.status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Disbursement).order_by(Disbursement.id)).all()
+        assert [(r.amount, r.category, r.public_description, r.private_note) for r in rows] == [
+            (Decimal("50.00"), "lawyer", "Appeal hearing", "invoices 17, 18"), (Decimal("12.35"), "lawyer", "Appeal hearing", "invoices 17, 18")]
+        assert waiting()["lines"] == 4 and balance("anna") == Decimal("-62.35")
+        check_ok()
+    after = client.get("/admin/classify")
+    assert _ticks(after.data) == 4 and after.data.count(b"/undo") == 2
+    assert b"classification.add" in client.get("/admin/audit?action=classification").data
+
+
+def test_the_form_says_what_is_wrong_beside_the_field(app: Any, treasurer: Any, items: dict[str, int]) -> None:  # noqa: F811
+    client, _ = treasurer
+    token = csrf(client.get("/admin/classify").data)
+    base = {"csrf_token": token, "item": [str(items["outgoing"])]}
+    no_fund = client.post("/admin/classify", data={**base, "choice": "disbursement", "category": "lawyer"})
+    assert no_fund.status_code == 200 and b'id="fund-error"' in no_fund.data and b'id="confirm"' not in no_fund.data
+    no_account = client.post("/admin/classify", data={**base, "choice": "account"})
+    assert b'id="account-error"' in no_account.data
+    same = client.post("/admin/classify", data={**base, "choice": "account", "account": "PayPal"})
+    assert b'id="account-error"' in same.data and b"already in PayPal" in same.data
+    mixed = client.post("/admin/classify", data={**base, "item": [str(items["outgoing"]), str(items["usd"])], "choice": "fee"})
+    assert b'id="items-error"' in mixed.data and b"different currencies" in mixed.data
+    assert b'id="items-error"' in client.post("/admin/classify", data={"csrf_token": token, "choice": "fee"}).data
+    incoming = client.post("/admin/classify", data={**base, "item": [str(items["pending"])], "choice": "fee", "confirm": "1"})
+    assert b'id="choice-error"' in incoming.data and b"brought money in" in incoming.data
+    with app.app_context():
+        assert waiting()["lines"] == 6
+
+
+def test_undo_from_the_page_puts_the_item_back(app: Any, treasurer: Any, items: dict[str, int]) -> None:  # noqa: F811
+    from tracker.services import classification as c
+
+    client, _ = treasurer
+    with app.app_context():
+        [done] = c.classify([items["opening"]], c.Choice(c.ClassifyAs.FUND, fund="anna"))
+    page = client.get("/admin/classify")
+    assert _ticks(page.data) == 5
+    assert client.post(f"/admin/classify/{done.entry_id}/undo", data={"csrf_token": csrf(page.data)}).status_code == 302
+    assert _ticks(client.get("/admin/classify").data) == 6
+    again = client.post(f"/admin/classify/{done.entry_id}/undo", data={"csrf_token": csrf(page.data)}, follow_redirects=True)
+    assert b"already undone" in again.data
+    with app.app_context():
+        assert balance("anna") == Decimal("0.00") and waiting()["lines"] == 6
+        check_ok()
+    assert b"classification.undo" in client.get("/admin/audit?action=classification").data
+
+
+def test_state_changes_need_a_csrf_token(app: Any, treasurer: Any, items: dict[str, int]) -> None:  # noqa: F811
+    from tracker.services import classification as c
+
+    client, _ = treasurer
+    with app.app_context():
+        [done] = c.classify([items["outgoing2"]], c.Choice(c.ClassifyAs.FEE))
+    form = {"item": [str(items["outgoing"])], "choice": "fee", "confirm": "1"}
+    assert client.post("/admin/classify", data=form).status_code == 400
+    assert client.post("/admin/classify", data={**form, "csrf_token": "forged"}).status_code == 400
+    assert client.post(f"/admin/classify/{done.entry_id}/undo", data={}).status_code == 400
+    assert client.post("/admin/transfers", data={"source": "general", "target": "anna", "currency": "EUR", "amount": "1", "reason": "x"}).status_code == 400
+    with app.app_context():
+        assert waiting()["lines"] == 5 and balance("general") == Decimal("17.65") and balance("anna") == Decimal("0.00")
+
+
+def test_organisers_are_refused(app: Any, items: dict[str, int]) -> None:  # noqa: F811
+    client = app.test_client()
+    set_password(client, add_user(app, "org@example.org", "organiser"))
+    sign_in(client, "org@example.org")
+    token = csrf(client.get("/admin/events").data)
+    for url in ("/admin/classify", "/admin/transfers"):
+        assert client.get(url).status_code == 403, url
+    assert client.post("/admin/classify", data={"csrf_token": token, "item": [str(items["outgoing"])], "choice": "fee", "confirm": "1"}).status_code == 403
+    assert client.post("/admin/classify/1/undo", data={"csrf_token": token}).status_code == 403
+    assert client.post("/admin/transfers/1/undo", data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert waiting()["lines"] == 6
+
+
+def test_transfers_between_funds_with_either_decimal_mark_and_undo(app: Any, treasurer: Any, items: dict[str, int]) -> None:  # noqa: F811
+    client, _ = treasurer
+    page = client.get("/admin/transfers")
+    assert page.status_code == 200 and b"No transfers yet." in page.data
+    form = {"csrf_token": csrf(page.data), "source": "general", "target": "anna", "currency": "eur", "reason": "Anna's parcels this month"}
+    same = client.post("/admin/transfers", data={**form, "target": "general", "amount": "1"})
+    assert b'id="target-error"' in same.data
+    bad = client.post("/admin/transfers", data={**form, "amount": "12,5x"})
+    assert bad.status_code == 200 and b'id="amount-error"' in bad.data
+    too_much = client.post("/admin/transfers", data={**form, "amount": "31,00"})
+    assert b'id="amount-error"' in too_much.data  # the general fund holds 30 EUR
+    assert client.post("/admin/transfers", data={**form, "amount": "12,50"}).status_code == 302
+    assert client.post("/admin/transfers", data={**form, "amount": "2.25"}).status_code == 302
+    with app.app_context():
+        assert balance("anna") == Decimal("14.75") and balance("general") == Decimal("15.25")
+        check_ok()
+    listing = client.get("/admin/transfers")
+    assert b"Anna&#39;s parcels this month" in listing.data and listing.data.count(b"/undo") == 2
+    first = int(listing.data.split(b"/admin/transfers/")[-1].split(b"/undo")[0])  # the oldest is listed last
+    assert client.post(f"/admin/transfers/{first}/undo", data={"csrf_token": csrf(listing.data)}).status_code == 302
+    with app.app_context():
+        assert balance("anna") == Decimal("2.25") and balance("general") == Decimal("27.75")
+        check_ok()
+    after = client.get("/admin/transfers")
+    assert b"undone" in after.data and after.data.count(b"/undo") == 1
+    assert b"fund.transfer.undo" in client.get("/admin/audit?action=fund.").data
