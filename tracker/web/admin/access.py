@@ -37,7 +37,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 ANYONE = "anyone"
 
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# no storage_uri here: it would win over RATELIMIT_STORAGE_URI (REDIS_URL), and each worker
+# would count in its own memory (tests/web/test_brute_force.py)
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 class SignedIn(UserMixin):  # type: ignore[misc]
