@@ -130,7 +130,7 @@ def test_campaign_is_created_with_weights_aliases_goal_and_window(app: Any, trea
         books.prisoner("boris")
     page = client.get("/admin/campaigns/new")
     assert page.status_code == 200 and b'name="weight-anna"' in page.data
-    form = {"csrf_token": csrf(page.data), "tag": "205", "title": "Penza case", "aliases": "penza\nпенза\n",
+    form = {"csrf_token": csrf(page.data), "tag": "205", "title": "Penza case", "aliases": "penza\nпенза\n",  # noqa: RUF001
             "weight-anna": "2", "weight-boris": "0,5", "starts_on": "2025-01-01", "ends_on": "", "currency": "eur",
             "amount": "1 500,50", "public": "y", "description": "The Network case"}
     created = client.post("/admin/campaigns/new", data=form)
@@ -359,7 +359,7 @@ def test_the_sample_test_highlights_whole_token_matches_only(app: Any, treasurer
         body = _test(client, url, sample=miss)
         assert "<mark" not in _sample_html(body), miss
         assert "general fund" in body
-    lookalike = _test(client, url, sample="for 2О5")  # Cyrillic О
+    lookalike = _test(client, url, sample="for 2\u041e5")  # a Cyrillic O
     assert 'class="near"' in _sample_html(lookalike) and "wait for review" in lookalike
 
 
@@ -462,8 +462,7 @@ def test_recent_preview_pages_by_id(app: Any, treasurer: Any, tmp_path: Any, mon
 # --- who may do what ------------------------------------------------------------------------
 
 
-def test_organisers_see_public_facts_only_and_cannot_edit(app: Any, treasurer: Any) -> None:
-    client, _ = treasurer
+def test_organisers_see_public_facts_only_and_cannot_edit(app: Any) -> None:
     with app.app_context():
         books = _books(app)
         books.campaign("205", {"anna": 1}, title="Penza case", aliases=["penza"], goal=("EUR", Decimal(1000)))
@@ -514,3 +513,46 @@ def test_changes_need_a_csrf_token(app: Any, treasurer: Any) -> None:
         assert response.status_code in (200, 400), url
         assert b"Penza" in client.get(f"/admin/campaigns/{campaign_id}").data
     assert (_counts(app), len(_audit(app))) == before
+
+
+# --- the services behind the pages ---------------------------------------------------------
+
+
+def test_services_refuse_tags_and_aliases_the_tagging_engine_could_not_compile(app: Any) -> None:
+    from tracker.services import unit_of_work
+    from tracker.services.campaigns import FieldConflict, create_campaign
+
+    with app.app_context():
+        for tag, aliases, field in (("#205", (), "tag"), ("205", ("penza!",), "aliases"), ("205", ("a\u200bb",), "aliases")):
+            try:
+                with unit_of_work() as s:
+                    create_campaign(s, tag, "Penza", aliases=aliases)
+            except FieldConflict as error:
+                assert error.field == field, (tag, aliases)
+            else:
+                raise AssertionError(f"{tag} {aliases} accepted")
+        with unit_of_work() as s:
+            created = create_campaign(s, "205", "Penza", aliases=["penza", "PENZA", " penza "])
+        from tracker.extensions import db
+        from tracker.models import TagRule
+
+        assert sorted(r.pattern for r in db.session.scalars(sa.select(TagRule).where(TagRule.campaign_id == created.id))) == ["205", "penza"]
+        db.session.rollback()
+
+
+def test_a_window_change_moves_rules_that_followed_it_and_keeps_rules_with_their_own(app: Any) -> None:
+    from tracker.extensions import db
+    from tracker.models import TagRule
+    from tracker.services.campaigns import add_campaign, add_rule, edit_campaign
+
+    with app.app_context():
+        add_campaign("205", "Penza", aliases=["penza"], starts_on=date(2025, 1, 1))
+        add_rule("205", "alias", "сеть", valid_from=date(2025, 3, 1), valid_until=date(2025, 3, 31))
+        edit_campaign("205", starts_on=date(2025, 2, 1), ends_on=date(2025, 12, 31))
+        windows = {r.pattern: (r.valid_from, r.valid_until) for r in db.session.scalars(sa.select(TagRule))}
+        db.session.rollback()
+    assert windows == {
+        "205": (date(2025, 2, 1), date(2025, 12, 31)),
+        "penza": (date(2025, 2, 1), date(2025, 12, 31)),
+        "сеть": (date(2025, 3, 1), date(2025, 3, 31)),
+    }

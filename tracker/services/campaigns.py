@@ -43,8 +43,11 @@ _TAG_RE = re.compile(r"^[^\s\x00-\x1f]{1,64}$")
 
 
 class FieldConflict(Conflict):
-    """A Conflict about one input (``field``: tag, title, aliases, pattern...), so a form
-    can show the message beside that field."""
+    """A Conflict about one input, so a form can show the message beside that field.
+
+    ``field`` names the input: tag, title, aliases, ends_on, goal, prisoners,
+    pattern, slug, name or weight.
+    """
 
     def __init__(self, message: str, field: str) -> None:
         """Create the error; ``message`` is already translated."""
@@ -539,8 +542,10 @@ def add_rule(tag: str, kind: str, pattern: str, **options: Any) -> TagRule:
 
 
 def deactivate_rule(session: Session, rule_id: int) -> TagRule:
-    """Deactivate a rule (flush only, audited); it is kept for the record, and donations
-    already tagged keep their campaign."""
+    """Deactivate a rule (flush only, audited).
+
+    The rule is kept for the record, and donations already tagged keep their campaign.
+    """
     rule = session.get(TagRule, rule_id)
     if rule is None or not rule.active:
         raise NotFound(f"no active rule {rule_id}")

@@ -24,7 +24,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, Field, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -179,7 +189,7 @@ def _place(form: FlaskForm, error: TrackerError, mapping: dict[str, str] | None 
     name = getattr(error, "field", None)
     name = (mapping or {}).get(name or "", name)
     message = getattr(error, "message", None) or str(error)
-    target: Field | None = form._fields.get(name) if name else None  # noqa: SLF001 - WTForms' own mapping
+    target: Field | None = form._fields.get(name) if name else None
     if target is None:
         form.form_errors.append(message)
     else:
@@ -279,7 +289,7 @@ def campaign_new() -> Any:
     prisoners = db.session.scalars(sa.select(Prisoner).order_by(Prisoner.slug)).all()
     weight_text = {p.slug: (request.form.get(f"weight-{p.slug}") or "").strip() for p in prisoners}
     weight_errors: dict[str, str] = {}
-    if form.validate_on_submit():
+    if request.method == "POST":
         shares = []
         for slug, text in weight_text.items():
             if not text:
@@ -288,8 +298,9 @@ def campaign_new() -> Any:
                 shares.append(catalog.PrisonerShare(slug, parse_weight(text)))
             except MoneyError as error:
                 weight_errors[slug] = str(error)
+        valid = form.validate_on_submit()
         goal_ok, goal = _goal(form)
-        if goal_ok and _window_ok(form) and not weight_errors:
+        if valid and goal_ok and _window_ok(form) and not weight_errors:
             try:
                 with unit_of_work() as session:
                     campaign = catalog.create_campaign(

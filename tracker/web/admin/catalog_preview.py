@@ -14,11 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import money
-from tracker.models import Account, Campaign, Destination, Donation, RuleKind, StatementLine, TagRule
+from tracker.models import (
+    Account,
+    Campaign,
+    Destination,
+    Donation,
+    RuleKind,
+    StatementLine,
+    TagRule,
+)
 from tracker.records import TagOutcome, TagResult, TagSource
 from tracker.services.tagging import rules_from_rows
 from tracker.tagging import Finding, Rule, Tagger, compile_rules
@@ -131,8 +140,8 @@ def highlight(text: str, findings: list[Finding] | tuple[Finding, ...], *, limit
             merged.append((start, end, [finding]))
     segments: list[Segment] = [Segment("…")] if lo > 0 else []
     pos = lo
-    for start, end, found in merged:
-        start, end = max(start, lo), min(end, hi)
+    for first, last, found in merged:
+        start, end = max(first, lo), min(last, hi)
         if start > pos:
             segments.append(Segment(text[pos:start]))
         segments.append(Segment(text[start:end], tuple(found)))
@@ -210,7 +219,8 @@ def recent_preview(
         named = result.campaign == campaign.tag or campaign.tag in result.candidates
         if not (holds or named):
             continue
-        rows.append(_row(donation, account, tags, result, campaign, tagger.explain(pairs, meta, provider=provider, on=on), pairs, meta))
+        findings = tagger.explain(pairs, meta, provider=provider, on=on)
+        rows.append(_row(donation, account=account, tags=tags, result=result, campaign=campaign, findings=findings, pairs=pairs, meta=meta))
         if len(rows) == SHOWN:
             break
     more = last_id if (len(rows) == SHOWN or scanned == SCANNED) else None
@@ -219,6 +229,7 @@ def recent_preview(
 
 def _row(
     donation: Donation,
+    *,
     account: str,
     tags: dict[int, str],
     result: TagResult,
