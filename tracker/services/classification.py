@@ -60,6 +60,7 @@ from tracker.models import (
 )
 from tracker.records import Provider
 from tracker.services import audit, ledger, unit_of_work
+from tracker.services.campaigns import FieldConflict as FieldConflict
 from tracker.services.campaigns import fund_by_key
 from tracker.services.review_items import (
     OpenItem,
@@ -80,15 +81,6 @@ class ClassifyAs(enum.StrEnum):
     FEE = "fee"
     FUND = "fund"
     ACCOUNT = "account"
-
-
-class FieldConflict(Conflict):
-    """A refused classification, naming the form field or option it is about."""
-
-    def __init__(self, message: str, field_name: str | None = None) -> None:
-        """``field_name``: the form field (or CLI option) the message belongs beside."""
-        super().__init__(message)
-        self.field = field_name
 
 
 @dataclass(frozen=True, slots=True)

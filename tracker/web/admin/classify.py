@@ -27,7 +27,7 @@ from tracker.extensions import db
 from tracker.i18n import gettext
 from tracker.models import Account, Role
 from tracker.services import classification, review, review_items
-from tracker.services.classification import ClassifyAs, FieldConflict
+from tracker.services.classification import ClassifyAs
 from tracker.web.admin.access import requires
 from tracker.web.admin.money_pages import CATEGORY_CHOICES, amount_from
 from tracker.web.admin.views import ActionForm, bp
