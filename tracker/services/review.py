@@ -18,8 +18,9 @@ May import: models, services (allocation, tagging, campaigns, audit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +60,8 @@ class ReviewItem:
     reason: str
     candidates: list[str]
     matches: list[dict[str, Any]]
+    #: the exact time received (the queue's order, with the id)
+    moment: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -75,16 +78,17 @@ class ReviewItem:
         }
 
 
-def review_queue(session: Session, *, limit: int = 500) -> list[ReviewItem]:
-    """Donations waiting for review, oldest first."""
-    rows = session.execute(
+def review_queue(session: Session, *, limit: int = 500, after: tuple[datetime, int] | None = None) -> list[ReviewItem]:
+    """Donations waiting for review, oldest first; ``after`` a (received_at, id) for the next page."""
+    query = (
         sa.select(Donation, Account.name, StatementLine.texts)
         .join(Account, Account.id == Donation.account_id)
         .outerjoin(StatementLine, StatementLine.id == Donation.statement_line_id)
         .where(Donation.destination == Destination.REVIEW.value, Donation.voided_at.is_(None))
-        .order_by(Donation.received_at, Donation.id)
-        .limit(limit)
-    ).all()
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(Donation.received_at, Donation.id) > sa.tuple_(*after))
+    rows = session.execute(query.order_by(Donation.received_at, Donation.id).limit(limit)).all()
     items = []
     for donation, account, texts in rows:
         detail = donation.tag_detail or {}
@@ -99,6 +103,7 @@ def review_queue(session: Session, *, limit: int = 500) -> list[ReviewItem]:
                 reason=str(detail.get("reason") or ""),
                 candidates=list(detail.get("candidates") or []),
                 matches=list(detail.get("matches") or []),
+                moment=donation.received_at,
             )
         )
     return items
@@ -226,12 +231,19 @@ def retag_preview(session: Session) -> list[RetagChange]:
     return changes
 
 
-def retag() -> list[RetagChange]:
-    """Apply the re-tagging preview as reallocation entries (one unit of work), audited."""
+def retag(*, expected: Callable[[list[RetagChange]], bool] | None = None) -> list[RetagChange]:
+    """Apply the re-tagging preview as reallocation entries (one unit of work), audited.
+
+    ``expected``, when given, must accept the plan about to be applied (e.g.
+    compare it with the preview a treasurer confirmed); otherwise
+    :class:`~tracker.errors.Conflict` is raised and nothing changes.
+    """
     with unit_of_work() as session:
         who = audit.actor()
         book = WeightBook(session)
         plan = _retag_plan(session)
+        if expected is not None and not expected([c for _d, _x, c in plan]):
+            raise Conflict("the re-tagging plan changed since it was previewed")
         for donation, decision, change in plan:
             reallocate(
                 session, donation, Move(decision.destination, decision.campaign_id, decision.source, decision.detail),

@@ -1,4 +1,4 @@
-"""Treasurer pages for the monthly routine: the review queue, spending, the audit log.
+"""Treasurer pages for the monthly routine: spending, the audit log, the books export.
 
 Registered on the admin blueprint; every view declares its role.
 
@@ -24,41 +24,23 @@ from tracker.errors import MoneyError, TrackerError
 from tracker.extensions import db
 from tracker.i18n import gettext
 from tracker.importers.cells import mark_evidence
-from tracker.models import Account, AuditEvent, Campaign, DisbursementCategory, Fund, FundKind, Prisoner, Role
-from tracker.services import audit, review, unit_of_work
+from tracker.models import (
+    Account,
+    AuditEvent,
+    Campaign,
+    DisbursementCategory,
+    Fund,
+    FundKind,
+    Prisoner,
+    Role,
+)
+from tracker.services import audit, unit_of_work
 from tracker.services.disbursements import create_disbursement
 from tracker.web.admin.access import requires
-from tracker.web.admin.views import ActionForm, bp
+from tracker.web.admin.views import bp
 from tracker.web.templating import CATEGORIES
 
 CATEGORY_CHOICES = [SelectChoice(name, label) for name, label in CATEGORIES.items()]
-
-
-# --- review queue ---------------------------------------------------------------------
-
-
-@bp.route("/review", methods=["GET", "POST"])
-@requires(Role.TREASURER)
-def review_page() -> Any:
-    """Donations waiting for a campaign: their text, why, candidates; assign in bulk."""
-    form = ActionForm()
-    if form.validate_on_submit():
-        ids = [int(v) for v in request.form.getlist("donation") if v.isdigit()]
-        target = request.form.get("campaign", "")
-        if not ids:
-            flash(gettext("Choose at least one donation."))
-        else:
-            try:
-                done = review.assign(ids, campaign_tag=None if target == "general" else target)
-            except TrackerError as error:
-                flash(str(error))
-            else:
-                flash(gettext("%(n)d donations assigned.", n=len(done)))
-        return redirect(url_for("admin.review_page"))
-    items = review.review_queue(db.session, limit=200)
-    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.tag)).all()
-    db.session.rollback()
-    return render_template("admin/review.html", items=items, campaigns=campaigns, form=form)
 
 
 # --- spending ---------------------------------------------------------------------------
