@@ -63,7 +63,7 @@ from tracker.services import campaigns as catalog
 from tracker.services import unit_of_work
 from tracker.tagging import Rule, RuleError
 from tracker.web.admin.access import requires
-from tracker.web.admin.catalog_preview import Draft, draft_tagger, recent_preview, try_sample
+from tracker.web.admin.catalog_preview import STATUS, Draft, draft_tagger, recent_preview, try_sample
 from tracker.web.admin.money_pages import amount_from
 from tracker.web.admin.views import bp
 
@@ -117,7 +117,7 @@ class EditCampaignForm(CampaignDetails):
     rule_until = DateField(_l("Applies until"), validators=[Optional()])
     rule_providers = Checkboxes(_l("Only for these providers (none ticked: all)"), choices=PROVIDER_CHOICES)
     rule_fields = Checkboxes(_l("Only in these fields (none ticked: all)"), choices=FIELD_CHOICES)
-    sample = TextAreaField(_l("What would this match? A sample payment note"), validators=[Optional(), Length(max=2000)])
+    sample = TextAreaField(_l("A sample payment note"), validators=[Optional(), Length(max=2000)])
     sample_provider = SelectField(_l("As if paid through"), choices=PROVIDER_CHOICES, default=Provider.PAYPAL.value)
     sample_field = SelectField(_l("In the field"), choices=FIELD_CHOICES, default="note")
     sample_on = DateField(_l("On"), validators=[Optional()], default=_today)
@@ -363,7 +363,7 @@ def _render_edit(campaign: Campaign, form: EditCampaignForm, weight_form: Weight
     removed = {int(v) for v in request.form.getlist("remove_rule") if v.isdigit()}
     page = render_template(
         "admin/campaign_edit.html", campaign=campaign, form=form, weight_form=weight_form, rules=other_rules,
-        removed=removed, history=history, today=_today(), **preview,
+        removed=removed, history=history, today=_today(), status=STATUS, **preview,
     )
     db.session.rollback()
     return page

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import money
+from tracker.i18n import N_, gettext
 from tracker.models import (
     Account,
     Campaign,
@@ -39,6 +40,16 @@ SHOWN = 50
 SCANNED = 1000
 #: a long note is cut to this many characters around its first match
 EXCERPT = 240
+
+
+#: what a finding's status means, in words
+STATUS = {
+    "match": N_("matches"),
+    "lookalike": N_("a lookalike, sent to review"),
+    "outside_window": N_("outside the rule's dates"),
+    "other_provider": N_("the rule does not read this provider"),
+    "other_field": N_("the rule does not read this field"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,7 @@ class Segment:
     @property
     def title(self) -> str:
         """What the highlight means, for a tooltip: campaign, pattern and status of each finding."""
-        return "; ".join(f"{f.campaign} · {f.kind} '{f.pattern}' · {f.status}" for f in self.findings)
+        return "; ".join(f"{f.campaign} · {f.kind} '{f.pattern}' · {gettext(STATUS[f.status])}" for f in self.findings)
 
     @property
     def matched(self) -> bool:
