@@ -105,10 +105,10 @@ def test_second_sign_in_asks_for_the_code_and_recovery_codes_work_once(app: Any)
 
 def test_signing_out_makes_a_copied_cookie_useless(app: Any, treasurer: Any) -> None:
     client, _ = treasurer
-    stolen = client.get_cookie("tracker_admin", path="/admin")
+    stolen = client.get_cookie("tracker_admin")
     assert stolen is not None
     thief = app.test_client()
-    thief.set_cookie("tracker_admin", stolen.value, path="/admin")
+    thief.set_cookie("tracker_admin", stolen.value)
     assert thief.get("/admin/").status_code == 200
     client.post("/admin/logout", data={"csrf_token": csrf(client.get("/admin/").data)})
     assert thief.get("/admin/").status_code == 302

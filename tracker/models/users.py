@@ -42,6 +42,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: set once the user confirmed a TOTP code for ``totp_secret``
     totp_enabled_at: Mapped[datetime | None]
+    #: the last TOTP time step accepted: only a later one is accepted (no replay)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class UserSession(db.Model):

@@ -1,33 +1,50 @@
 """Users, passwords, second factors and server-side sessions.
 
-- Passwords: argon2id through argon2-cffi with its RFC 9106 low-memory
-  profile (64 MiB, 3 passes, 4 lanes), above OWASP's minimum
-  (19 MiB, 2 passes); never stored or logged in clear. Hashes made with older
-  parameters are upgraded at the next sign-in.
-- Second factor: TOTP (pyotp, 30 s, one step of clock drift), plus ten
-  one-time recovery codes stored as argon2 hashes.
+- Passwords: argon2id through argon2-cffi at 64 MiB, 3 passes, 1 lane, above
+  OWASP's minimum (19 MiB, 2 passes, 1 lane); never stored or logged in clear.
+  Hashes made with other parameters are upgraded at the next sign-in.
+  The policy follows OWASP's authentication cheat sheet and NIST SP 800-63B:
+  at least 8 characters for someone with a second factor (admins and
+  treasurers must have one), 15 otherwise; up to 1024; any characters,
+  spaces included, and no composition rules; the 3,000 most common passwords
+  (the ranked list bundled with the ``zxcvbn`` package), the user's own
+  address and passwords of fewer than four distinct characters are refused.
+  A password is used exactly as typed: no trimming, no case folding, no
+  Unicode normalisation (only the check against common passwords ignores
+  case).
+- Second factor: TOTP (pyotp, 30 s, one step of clock drift either way). The
+  last accepted time step is kept per user and only a later step is accepted,
+  so a code cannot be used twice. Enrolment shows a secret derived from the
+  session (nothing is written until a code confirms it), so opening the page
+  never changes or disables a working second factor. Ten one-time recovery
+  codes, stored as argon2 hashes.
 - Sessions: the cookie carries a random token; the table keeps its SHA-256, the
   user, whether the second factor was passed, and when it was last seen. Idle
   and absolute expiry, signing out, signing out everywhere and disabling a
   user all end sessions on the server, so a copied cookie stops working.
+  The session is replaced by a new one (a new token) when the second factor is
+  passed and when the password changes.
 - Set-password links: random, one-time, expiring; only their SHA-256 is kept.
+  A link sets the password only: the second factor is still asked at sign-in.
 
-May import: models, services (audit), argon2, pyotp.
+May import: models, services (audit), argon2, pyotp, zxcvbn (its word lists).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy.orm import Session
 
 from tracker.errors import Conflict, InputError
@@ -35,11 +52,25 @@ from tracker.i18n import gettext as _
 from tracker.models import PasswordToken, RecoveryCode, Role, User, UserSession
 from tracker.services import audit
 
-HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+#: argon2id, 64 MiB, 3 passes, 1 lane (OWASP's floor: 19 MiB, 2 passes, 1 lane)
+PASSWORD_PARAMETERS = Parameters(
+    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=3, memory_cost=65536, parallelism=1
+)
+HASHER = PasswordHasher.from_parameters(PASSWORD_PARAMETERS)
+#: recovery codes are random, not chosen by people: OWASP's floor is plenty, and a
+#: second-factor attempt may have to check all ten
+RECOVERY_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
 LINK_LIFETIME = timedelta(hours=48)
-MIN_PASSWORD = 12
+#: minimum length without a second factor (OWASP / NIST SP 800-63B-4)
+MIN_PASSWORD = 15
+#: minimum length for someone who signs in with a second factor too
+MIN_PASSWORD_WITH_SECOND_FACTOR = 8
+MAX_PASSWORD = 1024
+#: how many of the most common passwords are refused
+COMMON_PASSWORDS = 3000
+RECOVERY_CODE = re.compile(r"[0-9a-f]{6}-[0-9a-f]{6}")
 #: roles that must use a second factor (unless the setting relaxes it)
 SECOND_FACTOR_ROLES = frozenset({Role.ADMIN.value, Role.TREASURER.value})
 
@@ -60,12 +91,40 @@ def normalise_email(email: str) -> str:
     return value
 
 
-def check_password_strength(password: str) -> None:
-    """At least twelve characters, not only one repeated character."""
-    if len(password) < MIN_PASSWORD:
-        raise InputError("password", 0, "password", _("a password needs at least %(n)d characters", n=MIN_PASSWORD))
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords, case-folded: the head of the frequency-ranked list
+    that zxcvbn ships (maintained there, not copied here)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"][:COMMON_PASSWORDS])
+
+
+def password_minimum(user: User, *, required_for_roles: bool = True) -> int:
+    """The shortest password this user may choose (shorter with a second factor)."""
+    if needs_second_factor(user, required_for_roles=required_for_roles):
+        return MIN_PASSWORD_WITH_SECOND_FACTOR
+    return MIN_PASSWORD
+
+
+def check_password_strength(password: str, *, minimum: int = MIN_PASSWORD, email: str = "") -> None:
+    """Refuse short, very long, common or guessable passwords (no composition rules)."""
+
+    def refuse(message: str) -> InputError:
+        return InputError("password", 0, "password", message)
+
+    if len(password) < minimum:
+        raise refuse(_("A password needs at least %(n)d characters.", n=minimum))
+    if len(password) > MAX_PASSWORD:
+        raise refuse(_("A password may have at most %(n)d characters.", n=MAX_PASSWORD))
+    folded = password.casefold()
+    if folded in common_passwords():
+        raise refuse(_("This is one of the most common passwords. Choose another: a few unrelated words work well."))
     if len(set(password)) < 4:
-        raise InputError("password", 0, "password", _("this password is too easy to guess"))
+        raise refuse(_("This password is too easy to guess."))
+    address = email.casefold()
+    if address and (folded == address or folded == address.split("@", 1)[0] or folded == "tracker"):
+        raise refuse(_("This password is too close to your e-mail address."))
 
 
 def add_user(session: Session, email: str, role: str, *, name: str = "") -> tuple[User, str]:
@@ -101,9 +160,11 @@ def user_for_link(session: Session, token: str) -> User | None:
     return session.get(User, row.user_id)
 
 
-def set_password(session: Session, user: User, password: str, *, token: str | None = None) -> None:
-    """Hash and store a new password; use up the link; end the user's other sessions."""
-    check_password_strength(password)
+def set_password(
+    session: Session, user: User, password: str, *, token: str | None = None, required_for_roles: bool = True
+) -> None:
+    """Hash and store a new password; use up the link; end all the user's sessions."""
+    check_password_strength(password, minimum=password_minimum(user, required_for_roles=required_for_roles), email=user.email)
     user.password_hash = HASHER.hash(password)
     if token is not None:
         session.execute(sa.update(PasswordToken).where(PasswordToken.token_hash == _sha(token)).values(used_at=_now()))
@@ -130,6 +191,20 @@ def verify_password(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def change_password(
+    session: Session, signed: Signed, current: str, new: str, *, required_for_roles: bool = True
+) -> Signed:
+    """A signed-in user changes their own password: every session ends, including
+    this one, which is replaced by a new session (a new token) for this browser."""
+    user = signed.user
+    try:
+        HASHER.verify(user.password_hash or _dummy_hash(), current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise InputError("password", 0, "current", _("This is not your current password.")) from None
+    set_password(session, user, new, required_for_roles=required_for_roles)
+    return open_session(session, user, second_factor_done=signed.session.second_factor_done)
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to verify against when the address is unknown, so both paths cost the same
@@ -145,38 +220,87 @@ def needs_second_factor(user: User, *, required_for_roles: bool = True) -> bool:
     return user.totp_enabled_at is not None or (required_for_roles and user.role in SECOND_FACTOR_ROLES)
 
 
-def start_totp(session: Session, user: User) -> str:
-    """A new secret (not yet active) and its otpauth:// URI for an authenticator app."""
-    user.totp_secret = pyotp.random_base32()
-    user.totp_enabled_at = None
-    session.flush()
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="tracker")
+def totp_uri(user: User, secret: str) -> str:
+    """The otpauth:// URI of a secret, for an authenticator app (a neutral issuer
+    name: a seized phone should not name the group)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="tracker")
 
 
-def confirm_totp(session: Session, user: User, code: str) -> list[str] | None:
-    """Activate the second factor if ``code`` is right; return fresh recovery codes."""
-    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(code.strip(), valid_window=1):
+def pending_totp_secret(key: bytes, user: User, row: UserSession) -> str:
+    """The secret offered for enrolment: derived from the server key, the user, this
+    session and the current secret, so it is stable while the page is reloaded,
+    different after each enrolment, and nothing is stored before it is confirmed."""
+    message = "\0".join(("totp-enrol", str(user.id), row.token_hash, user.totp_secret or "")).encode("utf-8")
+    return base64.b32encode(hmac.new(key, message, hashlib.sha256).digest()[:20]).decode("ascii")
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step (current, or one either side) whose code this is, or None."""
+    if len(code) != 6 or not code.isdigit():
         return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    found = None
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            found = step
+    return found
+
+
+def _claim_step(session: Session, user: User, step: int) -> bool:
+    """Record ``step`` as the last one used, unless it (or a later one) already was;
+    one conditional UPDATE, so two requests racing with the same code cannot both win."""
+    result = session.execute(
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.refresh(user, ["totp_last_step"])
+    return True
+
+
+def confirm_totp(session: Session, user: User, secret: str, code: str) -> list[str] | None:
+    """Turn on the second factor with ``secret`` if ``code`` is right for it; return
+    fresh recovery codes (earlier ones stop working)."""
+    step = _totp_step(secret, code.strip(), _now())
+    if step is None:
+        return None
+    user.totp_secret = secret
     user.totp_enabled_at = _now()
+    user.totp_last_step = step
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(10)]
     session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    session.add_all(RecoveryCode(user_id=user.id, code_hash=HASHER.hash(c)) for c in codes)
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=RECOVERY_HASHER.hash(c)) for c in codes)
     audit.record(session, "user.totp", "user", user.id)
     session.flush()
     return codes
 
 
 def check_second_factor(session: Session, user: User, code: str) -> bool:
-    """A current TOTP code, or an unused recovery code (which is then used up)."""
+    """A TOTP code not used before, or an unused recovery code (which is then used up)."""
     code = code.strip()
-    if user.totp_secret and user.totp_enabled_at and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
-        return True
+    if user.totp_secret and user.totp_enabled_at:
+        step = _totp_step(user.totp_secret, code, _now())
+        if step is not None:
+            return _claim_step(session, user, step)
+    if not RECOVERY_CODE.fullmatch(code.lower()):
+        return False
     for row in session.scalars(sa.select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))):
         try:
-            HASHER.verify(row.code_hash, code)
+            RECOVERY_HASHER.verify(row.code_hash, code.lower())
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             continue
-        row.used_at = _now()
+        used = session.execute(
+            sa.update(RecoveryCode)
+            .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=_now())
+            .execution_options(synchronize_session=False)
+        )
+        if not used.rowcount:  # type: ignore[attr-defined]
+            return False
         audit.record(session, "user.recovery_code", "user", user.id)
         return True
     return False
@@ -202,6 +326,13 @@ def open_session(session: Session, user: User, *, second_factor_done: bool) -> S
     session.add(row)
     session.flush()
     return Signed(user, row, token)
+
+
+def complete_second_factor(session: Session, signed: Signed) -> Signed:
+    """The second factor was passed: replace the half-signed-in session by a new one,
+    so a token seen before this point is worth nothing afterwards."""
+    signed.session.revoked_at = _now()
+    return open_session(session, signed.user, second_factor_done=True)
 
 
 def resolve(session: Session, token: str | None) -> Signed | None:

@@ -5,7 +5,20 @@ Every view under ``/admin`` declares its roles with :func:`requires` (or
 runs, that the declaration exists (a view without one is refused, and a test
 walks the URL map for it), that someone is signed in with a live server-side
 session, that the second factor was passed where required, and that the role
-fits. Admin responses are ``Cache-Control: no-store``.
+fits. Admin responses are ``Cache-Control: no-store``. Someone not signed in
+(or disabled, or whose session ended) is sent to the sign-in page from a GET
+and gets 401 for any other method; a signed-in user without the role gets 403.
+
+The session cookie (:class:`AdminOnlySessions`) is HttpOnly, ``SameSite=Lax``,
+``Path=/`` and has no ``Domain``. Over HTTPS (the request came over TLS, as
+ProxyFix reports it behind a proxy, or ``SESSION_COOKIE_SECURE`` is on, which
+it is outside development and tests) it is also ``Secure`` and named
+``__Host-tracker_admin``: browsers accept that name only from a secure origin,
+for exactly this host and path ``/``, so neither a sibling subdomain nor a
+plain-HTTP man in the middle can plant or overwrite it. The name is chosen per
+request, not once in config, so the same deployment cannot hand out a
+prefixed cookie over HTTP (browsers would drop it) or an unprefixed one over
+HTTPS.
 
 Sign-in state lives in Flask-Login: the "user id" it keeps in the signed
 session cookie is the server-side session's random token (Flask-Login's
@@ -20,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, has_request_context, redirect, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask.sessions import SecureCookieSessionInterface
@@ -60,8 +73,34 @@ class SignedIn(UserMixin):  # type: ignore[misc]
         return self.user.role
 
 
+COOKIE_NAME = "tracker_admin"
+#: the name over HTTPS (RFC 6265bis "__Host-" prefix)
+SECURE_COOKIE_NAME = "__Host-" + COOKIE_NAME
+
+
+def _secure(app: Flask) -> bool:
+    return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+
 class AdminOnlySessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, written only on responses under /admin."""
+    """Flask's signed-cookie sessions, written only on responses under /admin;
+    ``__Host-`` name and ``Secure`` over HTTPS, ``Path=/``, no ``Domain``."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        """``__Host-tracker_admin`` over HTTPS, ``tracker_admin`` otherwise."""
+        return SECURE_COOKIE_NAME if _secure(app) else COOKIE_NAME
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure whenever the request is (or the deployment says it always is)."""
+        return _secure(app)
+
+    def get_cookie_path(self, app: Flask) -> str:
+        """Always ``/`` (the ``__Host-`` prefix requires it)."""
+        return "/"
+
+    def get_cookie_domain(self, app: Flask) -> str | None:
+        """Never a ``Domain``: the cookie belongs to this host only."""
+        return None
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         """Nothing (no cookie, no ``Vary: Cookie``) on a public URL, whatever touched the session."""
@@ -90,17 +129,31 @@ def second_factor_required(user: Any) -> bool:
     return users.needs_second_factor(user, required_for_roles=current_app.config.get("REQUIRE_SECOND_FACTOR", True))
 
 
+def _to_sign_in() -> Response:
+    """Not signed in: the sign-in page (coming back here after) for a GET; 401 otherwise,
+    since a form posted without a session cannot be replayed after signing in."""
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("admin.login", next=request.path))
+    abort(401)
+
+
 def install(app: Flask) -> None:
     """Bind Flask-Login and the limiter; guard every admin request."""
-    # the only cookie: signed, HttpOnly, SameSite=Lax, scoped to /admin (Secure is set by
-    # Talisman outside development); public responses never carry one
+    # the only cookie: signed, HttpOnly, SameSite=Lax, Path=/, no Domain; Secure and
+    # "__Host-" over HTTPS (AdminOnlySessions); public responses never carry one
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_NAME"] = "tracker_admin"
-    app.config["SESSION_COOKIE_PATH"] = "/admin"
+    app.config["SESSION_COOKIE_NAME"] = COOKIE_NAME
+    app.config["SESSION_COOKIE_PATH"] = "/"
+    app.config["SESSION_COOKIE_DOMAIN"] = None
     app.config["REMEMBER_COOKIE_PATH"] = "/admin"
     app.session_interface = AdminOnlySessions()
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own expiry bounds it
+    # Flask-WTF's HTTPS-only Referer check would refuse every form: the pages send
+    # "Referrer-Policy: no-referrer", so browsers send no Referer (and Origin "null").
+    # The token bound to the session, the SameSite=Lax "__Host-" cookie and the
+    # form-action CSP carry the CSRF defence instead.
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
@@ -127,7 +180,7 @@ def install(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Response:
-        return redirect(url_for("admin.login", next=request.path))
+        return _to_sign_in()
 
     @app.before_request
     def _guard() -> Response | None:
@@ -142,7 +195,7 @@ def install(app: Flask) -> None:
         if ANYONE in roles:
             return None
         if not current_user.is_authenticated:
-            return redirect(url_for("admin.login", next=request.path))
+            return _to_sign_in()
         g.user = current_user.user
         if second_factor_required(current_user.user) and not current_user.row.second_factor_done:
             return redirect(url_for("admin.second_factor"))
