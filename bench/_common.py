@@ -19,12 +19,14 @@ import gc
 import http.client
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -174,10 +176,10 @@ class Load:
 
 
 def hammer(port: int, path: str, seconds: float, *, expect: int = 200,
-           headers: dict[str, str] | None = None) -> Load:
-    """``CONNECTIONS`` keep-alive connections requesting ``path`` for ``seconds``."""
-    results = [Load() for _n in range(CONNECTIONS)]
-    ready = threading.Barrier(CONNECTIONS + 1)
+           headers: dict[str, str] | None = None, connections: int = CONNECTIONS) -> Load:
+    """``connections`` keep-alive connections requesting ``path`` for ``seconds``."""
+    results = [Load() for _n in range(connections)]
+    ready = threading.Barrier(connections + 1)
     stop_at = [0.0]
 
     def worker(out: Load) -> None:
@@ -382,3 +384,55 @@ def ratio_line(rows: list[tuple[str, float, str, str]], label: str, value: float
     word = verdict(value, target, at_most)
     print(f"ratio {label}: {value:.2f} (target {sign} {target}) {word}")
     rows.append((label, value, f"{sign} {target}", word))
+
+
+# --- sign-ins ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """One HTTP answer: status, body, headers."""
+
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+def sign_in_attempt(port: int, email: str, password: str, source: str = "127.0.0.1",
+                    headers: dict[str, str] | None = None) -> Answer:
+    """One sign-in as a browser makes it: the form (its cookie and CSRF token), then the POST,
+    from the loopback address ``source`` (any 127.x.y.z works on Linux)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0))
+    try:
+        conn.request("GET", "/admin/login", headers=headers or {})
+        page = conn.getresponse()
+        form = page.read().decode()
+        cookies = "; ".join(v.split(";", 1)[0] for k, v in page.getheaders()
+                            if k.lower() == "set-cookie")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"'
+                          r'|name="csrf_token" value="([^"]+)"', form)
+        if token is None:
+            raise RuntimeError(f"no CSRF token in the sign-in form ({page.status})")
+        body = urllib.parse.urlencode({"csrf_token": token.group(1) or token.group(2),
+                                       "email": email, "password": password})
+        conn.request("POST", "/admin/login", body=body, headers={
+            **(headers or {}), "Cookie": cookies,
+            "Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        return Answer(response.status, response.read().decode(), dict(response.getheaders()))
+    finally:
+        conn.close()
+
+
+def add_organisers(db_path: Path, redis_url: str, emails: list[str], password: str) -> None:
+    """Organisers (password only, no second factor) in a bench database."""
+    from tracker.services import users
+
+    app = create_app(overrides(db_path, redis_url), instance_path=db_path.parent / "instance")
+    with app.app_context():
+        with unit_of_work() as session:
+            for email in emails:
+                user, token = users.add_user(session, email, "organiser")
+                users.set_password(session, user, password, token=token)
+        db.session.remove()
+        db.engine.dispose()

@@ -36,9 +36,11 @@ timeout = _int("TIMEOUT", 30)
 graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
 # idle keep-alive connections from the proxy are closed after this many seconds
 keepalive = _int("KEEPALIVE", 5)
-# recycle workers now and then, so slow memory growth cannot accumulate
-max_requests = _int("MAX_REQUESTS", 5000)
-max_requests_jitter = _int("MAX_REQUESTS_JITTER", 500)
+# no recycling by request count: cached public pages run at thousands of requests a second,
+# and a recycled worker drops its keep-alive connections; set it (e.g. 100000) only if the
+# soak test (RELIABILITY.md X7) ever shows memory creeping up
+max_requests = _int("MAX_REQUESTS", 0)
+max_requests_jitter = _int("MAX_REQUESTS_JITTER", 0)
 # bounded request heads: a request line, at most 50 headers of at most 8 KiB each
 limit_request_line = 4094
 limit_request_fields = 50
@@ -52,7 +54,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # (TRACKER_PROXY_COUNT); gunicorn itself trusts no forwarded header
 forwarded_allow_ips = ""
 proxy_allow_ips = ""
-accesslog = os.environ.get("TRACKER_GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("TRACKER_GUNICORN_ACCESSLOG", "-") or None  # "" turns it off
 errorlog = "-"
 # the worker's pid (%(p)s) shows which worker answered; no query strings, no referrers
 access_log_format = '%(h)s %(p)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

@@ -20,14 +20,11 @@ and after). Client addresses are distinct loopback addresses (127.0.x.y), so
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import sys
-import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +36,13 @@ pytestmark = pytest.mark.slow  # about half a minute per engine: gunicorn, argon
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import GUNICORN_CONF, HASH_KEY, PUBLIC_KEY, SECRET_KEY, Server  # noqa: E402
+from _common import GUNICORN_CONF, HASH_KEY, PUBLIC_KEY, SECRET_KEY, Answer, Server  # noqa: E402
+from _common import sign_in_attempt as attempt  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 ADDRESS_LIMIT = 10  # per minute (tracker/web/admin/views.py)
 ACCOUNT_LIMIT = 5  # per 15 minutes
 ACCOUNT_WINDOW = 15 * 60
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-    headers: dict[str, str]
 
 
 def _redis_url() -> str:
@@ -112,25 +103,6 @@ def _server(db_url: str, redis_url: str, tmp_path: Path, **env: str) -> Server:
     }
     return Server("_common:tracker_app()", settings, tmp_path / "gunicorn.log", config=GUNICORN_CONF,
                   settings=["-w", "2", "--threads", "4"], ready="/admin/login")
-
-
-def attempt(port: int, email: str, password: str, source: str = "127.0.0.1", headers: dict[str, str] | None = None) -> Answer:
-    """One sign-in as a browser makes it: the form (its cookie and CSRF token), then the POST."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
-    try:
-        conn.request("GET", "/admin/login", headers=headers or {})
-        page = conn.getresponse()
-        form = page.read().decode()
-        cookies = "; ".join(v.split(";", 1)[0] for k, v in page.getheaders() if k.lower() == "set-cookie")
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', form)
-        assert token, form[:500]
-        body = urllib.parse.urlencode({"csrf_token": token.group(1) or token.group(2), "email": email, "password": password})
-        conn.request("POST", "/admin/login", body=body, headers={
-            **(headers or {}), "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
-        response = conn.getresponse()
-        return Answer(response.status, response.read().decode(), dict(response.getheaders()))
-    finally:
-        conn.close()
 
 
 def _posts_by_worker(log: Path) -> dict[int, list[int]]:
