@@ -24,11 +24,11 @@ because it is written only here. Undo writes a CORRECTION that negates the
 classification and names it; the item is back in the queue. Every change is
 audited, private notes only as a hash.
 
-Also here: undoing a transfer between funds (the transfers page), with the
-same guards: an undo never overdraws a fund and never changes published figures.
+An undo never overdraws a fund and never changes figures a publication has
+shown (:mod:`tracker.services.corrections`).
 
 May import: models, :mod:`tracker.money`, :mod:`tracker.i18n`, services
-(ledger, campaigns, review_items, audit).
+(ledger, campaigns, review_items, corrections, audit).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import money
-from tracker.errors import Conflict, NotFound
+from tracker.errors import NotFound
 from tracker.i18n import gettext as _
 from tracker.models import (
     Account,
@@ -55,12 +55,11 @@ from tracker.models import (
     FundKind,
     JournalEntry,
     PostingRole,
-    Publication,
     PublicationKind,
 )
 from tracker.records import Provider
-from tracker.services import audit, ledger, unit_of_work
-from tracker.services.campaigns import FieldConflict as FieldConflict
+from tracker.services import audit, corrections, ledger, unit_of_work
+from tracker.services.campaigns import FieldConflict as FieldConflict  # noqa: PLC0414 - re-exported
 from tracker.services.campaigns import fund_by_key
 from tracker.services.review_items import (
     OpenItem,
@@ -454,83 +453,6 @@ def recent(session: Session, *, limit: int = 20) -> list[Done]:
     return result
 
 
-def _published_over(session: Session, day: date, kinds: Sequence[PublicationKind]) -> bool:
-    return bool(
-        session.scalar(
-            sa.select(
-                sa.exists().where(
-                    Publication.kind.in_([k.value for k in kinds]),
-                    Publication.period_start <= day,
-                    Publication.period_end >= day,
-                )
-            )
-        )
-    )
-
-
-def _refuse_overdraft(session: Session, legs: Sequence[ledger.Leg]) -> None:
-    """An undo may not take from a fund more than it holds (as a transfer may not)."""
-    funds = {
-        f.ledger_account_id: f
-        for f in session.scalars(sa.select(Fund).where(Fund.kind != FundKind.REVIEW.value))
-    }
-    for leg in legs:
-        fund = funds.get(leg.ledger_account_id)
-        if fund is None or leg.amount <= 0:
-            continue
-        held = -ledger.balance_of(session, leg.ledger_account_id, leg.currency)
-        if held < leg.amount:
-            raise Conflict(
-                _(
-                    "%(fund)s holds %(held)s %(cur)s, less than the %(amount)s %(cur)s the undo would take back; move money into it first.",
-                    fund=fund_label(session, fund),
-                    held=money.to_string(held, leg.currency),
-                    cur=leg.currency,
-                    amount=money.to_string(leg.amount, leg.currency),
-                )
-            )
-
-
-def _negate(session: Session, entry: JournalEntry, who: str, description: str) -> int:
-    legs = [
-        ledger.Leg(p.ledger_account_id, p.currency, -p.amount, PostingRole(p.role))
-        for p in entry.postings
-    ]
-    _refuse_overdraft(session, legs)
-    return ledger.write_entry(
-        session,
-        ledger.EntrySpec(
-            kind=EntryKind.CORRECTION,
-            occurred_at=entry.occurred_at,
-            legs=legs,
-            statement_line_id=entry.statement_line_id,
-            resolves_entry_id=entry.id,
-            created_by=who,
-            description=description,
-        ),
-    )
-
-
-def _standing(session: Session, entry_id: int, kind: EntryKind) -> JournalEntry:
-    """The entry, locked while undoing it, if it is of ``kind`` and not undone yet."""
-    entry = session.scalar(
-        sa.select(JournalEntry).where(JournalEntry.id == entry_id).with_for_update()
-    )
-    if entry is None or entry.kind != kind.value:
-        raise NotFound(
-            _(
-                "There is no %(what)s %(id)d.",
-                what=_("classification") if kind is EntryKind.CLASSIFICATION else _("transfer"),
-                id=entry_id,
-            )
-        )
-    if not session.scalar(
-        sa.select(sa.literal(True)).where(JournalEntry.id == entry_id, open_clause())
-    ):
-        raise Conflict(_("Entry %(id)d was already undone.", id=entry_id))
-    return entry
-
-
 def undo(entry_id: int) -> int:
     """Undo a classification: a correcting entry, and the item is back in the queue.
 
@@ -538,24 +460,25 @@ def undo(entry_id: int) -> int:
     log); refused once a publication has shown it.
     """
     with unit_of_work() as session:
-        entry = _standing(session, entry_id, EntryKind.CLASSIFICATION)
+        entry = corrections.standing(
+            session,
+            entry_id,
+            EntryKind.CLASSIFICATION,
+            _("There is no classification %(id)d.", id=entry_id),
+        )
         record = entry.shares or {}
-        day = entry.occurred_at.date()
         spending = record.get("disbursement")
+        # spending is in monthly publications too; the rest only in the yearly statement
         kinds = (
             (PublicationKind.MONTHLY, PublicationKind.YEARLY)
             if spending
             else (PublicationKind.YEARLY,)
         )
-        if _published_over(session, day, kinds):
-            raise Conflict(
-                _(
-                    "The figures for %(day)s are already published; record a correction instead of undoing.",
-                    day=day.isoformat(),
-                )
-            )
+        corrections.refuse_if_published(session, entry.occurred_at.date(), kinds)
         who = audit.actor()
-        correction = _negate(session, entry, who, "undo of a classification")
+        correction = corrections.negate(
+            session, entry, who=who, description="undo of a classification"
+        )
         before: dict[str, Any] = {
             "entry": entry.id,
             "item": entry.resolves_entry_id,
@@ -582,86 +505,6 @@ def undo(entry_id: int) -> int:
             "journal_entry",
             entry.resolves_entry_id,
             before=before,
-            after={"correction": correction},
-        )
-        return correction
-
-
-# --- transfers between funds -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TransferRow:
-    """A transfer between funds, as the transfers page lists it."""
-
-    entry_id: int
-    occurred_at: datetime
-    created_by: str
-    source: str
-    target: str
-    currency: str
-    amount: Decimal
-    reason: str
-    undone: bool
-
-
-def recent_transfers(session: Session, *, limit: int = 30) -> list[TransferRow]:
-    """The newest transfers between funds, saying which were undone."""
-    labels = {f.ledger_account_id: fund_label(session, f) for f in session.scalars(sa.select(Fund))}
-    standing = set(
-        session.scalars(
-            sa.select(JournalEntry.id)
-            .where(JournalEntry.kind == EntryKind.FUND_TRANSFER.value, open_clause())
-            .order_by(JournalEntry.id.desc())
-            .limit(limit)
-        )
-    )
-    entries = session.scalars(
-        sa.select(JournalEntry)
-        .where(JournalEntry.kind == EntryKind.FUND_TRANSFER.value)
-        .order_by(JournalEntry.id.desc())
-        .limit(limit)
-    ).all()
-    rows = []
-    for e in entries:
-        out = next((p for p in e.postings if p.amount > 0), None)
-        into = next((p for p in e.postings if p.amount < 0), None)
-        if out is None or into is None:
-            continue
-        rows.append(
-            TransferRow(
-                e.id,
-                e.occurred_at,
-                e.created_by,
-                labels.get(out.ledger_account_id, "?"),
-                labels.get(into.ledger_account_id, "?"),
-                out.currency,
-                out.amount,
-                e.description,
-                e.id not in standing,
-            )
-        )
-    return rows
-
-
-def undo_transfer(entry_id: int) -> int:
-    """Undo a transfer between funds (a correcting entry), if the receiving fund still holds it."""
-    with unit_of_work() as session:
-        entry = _standing(session, entry_id, EntryKind.FUND_TRANSFER)
-        if _published_over(session, entry.occurred_at.date(), (PublicationKind.YEARLY,)):
-            raise Conflict(
-                _(
-                    "The figures for %(day)s are already published; record a correction instead of undoing.",
-                    day=entry.occurred_at.date().isoformat(),
-                )
-            )
-        correction = _negate(session, entry, audit.actor(), f"undo of transfer {entry.id}")
-        audit.record(
-            session,
-            "fund.transfer.undo",
-            "journal_entry",
-            entry.id,
-            before={"reason": entry.description},
             after={"correction": correction},
         )
         return correction

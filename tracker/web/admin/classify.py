@@ -26,7 +26,7 @@ from tracker.errors import MoneyError, NotFound, TrackerError
 from tracker.extensions import db
 from tracker.i18n import gettext
 from tracker.models import Account, Role
-from tracker.services import classification, review, review_items
+from tracker.services import classification, corrections, review, review_items
 from tracker.services.classification import ClassifyAs
 from tracker.web.admin.access import requires
 from tracker.web.admin.money_pages import CATEGORY_CHOICES, amount_from
@@ -231,7 +231,7 @@ def transfers_page() -> Any:
             else:
                 flash(gettext("Transfer booked: %(amount)s from one fund to the other.", amount=fmt_money(amount, currency)))
                 return redirect(url_for("admin.transfers_page"))
-    transfers = classification.recent_transfers(db.session, limit=30)
+    transfers = corrections.recent_transfers(db.session, limit=30)
     db.session.rollback()
     return render_template("admin/transfers.html", form=form, transfers=transfers, undo_form=ActionForm())
 
@@ -242,7 +242,7 @@ def transfer_undo(entry_id: int) -> Any:
     """Undo a transfer between funds, if the receiving fund still holds the money."""
     if ActionForm().validate_on_submit():
         try:
-            classification.undo_transfer(entry_id)
+            corrections.undo_transfer(entry_id)
         except NotFound:
             flash(gettext("There is no such transfer."))
         except TrackerError as error:
