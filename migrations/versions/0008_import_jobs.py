@@ -28,6 +28,7 @@ def upgrade():
         sa.Column('chunks', sa.Integer(), nullable=False),
         sa.Column('created_by', sa.Integer(), nullable=True),
         sa.Column('created_at', tracker.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('discarded_at', tracker.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_uploads_created_by_users')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_uploads')),
     )

@@ -37,6 +37,8 @@ class Upload(db.Model):
     chunks: Mapped[int]
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when its content was deleted (imported, cancelled or expired); the row stays as a record
+    discarded_at: Mapped[datetime | None]
 
 
 class UploadChunk(db.Model):

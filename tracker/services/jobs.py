@@ -47,7 +47,7 @@ from tracker.services import audit, unit_of_work, uploads
 MAX_ATTEMPTS = 3
 QUEUE = "tracker-imports"
 #: How often the monitor writes progress and reads a cancel request.
-MONITOR_SECONDS = 2.0
+MONITOR_SECONDS = 2
 OPTION_FIELDS = ("encoding", "date_order", "decimal_mark", "timezone", "currency")
 
 
@@ -107,7 +107,8 @@ def options_of(params: dict[str, Any]) -> ReadOptions:
 def submit(kind: JobKind, upload_id: int, params: dict[str, Any], *, user_id: int | None) -> int:
     """Add a job for an upload and hand it to the queue; returns its id."""
     with unit_of_work() as session:
-        if session.get(Upload, upload_id) is None:
+        stored = session.get(Upload, upload_id)
+        if stored is None or stored.discarded_at is not None:
             raise NotFound(f"upload {upload_id} is gone (imported or cancelled)")
         job = Job(kind=kind.value, upload_id=upload_id, params=params, created_by=user_id)
         session.add(job)
@@ -220,7 +221,9 @@ def discard_old_uploads(max_age: timedelta) -> int:
         busy = sa.select(Job.upload_id).where(
             Job.upload_id.is_not(None), Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])
         )
-        old = session.scalars(sa.select(Upload.id).where(Upload.created_at < cutoff, Upload.id.not_in(busy))).all()
+        old = session.scalars(
+            sa.select(Upload.id).where(Upload.created_at < cutoff, Upload.discarded_at.is_(None), Upload.id.not_in(busy))
+        ).all()
         for upload_id in old:
             uploads.discard(session, upload_id)
     return len(old)
@@ -339,9 +342,7 @@ def _finish(job_id: int, status: JobStatus, result: dict[str, Any] | None, error
         job.phase, job.done, job.total = ("done", state.done, state.total) if status is JobStatus.DONE else (state.phase, state.done, state.total)
         imported = bool(result) and result.get("status") in ("committed", "already_imported") and job.kind == JobKind.IMPORT.value
         if imported and job.upload_id is not None:
-            upload_id = job.upload_id
-            session.execute(sa.update(Job).where(Job.upload_id == upload_id).values(upload_id=None))
-            uploads.discard(session, upload_id)
+            uploads.discard(session, job.upload_id)
         audit.record(session, "job.finish", "job", job.id, after={"status": status.value, "result": (result or {}).get("status")})
 
 
@@ -353,13 +354,13 @@ def run_from_rq(job_id: int) -> str:
     return run(job_id)
 
 
-def work(*, burst: bool = False, poll: float = 1.0, upload_max_age: timedelta = timedelta(days=2)) -> int:
+def work(*, burst: bool = False, poll: int = 1, upload_max_age: timedelta = timedelta(days=2)) -> int:
     """The polling worker's loop; returns how many jobs it ran (``burst``: stop when idle)."""
     name = worker_name()
     ran = 0
-    last_sweep = 0.0
+    last_sweep: float | None = None
     while True:
-        if time.monotonic() - last_sweep > 60:
+        if last_sweep is None or time.monotonic() - last_sweep > 60:
             requeue_stalled()
             discard_old_uploads(upload_max_age)
             last_sweep = time.monotonic()

@@ -21,6 +21,7 @@ import io
 import re
 import tempfile
 import unicodedata
+import weakref
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -66,6 +67,8 @@ class SealingSpool(io.RawIOBase):
         self.salt = random_bytes(32)
         self._box = upload_box(hash_key, self.salt)
         self._store: IO[bytes] = tempfile.TemporaryFile(prefix="tracker-upload-")  # noqa: SIM115 - closed in close()
+        # A spool dropped without close() (a body refused half-way) still closes its file.
+        weakref.finalize(self, self._store.close)
         self._pending = bytearray()
         self._digest = hashlib.sha256()
         self.size = 0
@@ -120,16 +123,15 @@ class SealingSpool(io.RawIOBase):
     def sealed_chunks(self) -> Iterator[bytes]:
         """The ciphertext chunks, in order."""
         self.seal()
-        self._store.seek(0)
-        while header := self._store.read(_LENGTH):
-            yield self._store.read(int.from_bytes(header, "big"))
+        return _read_sealed(self._store)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Werkzeug seeks to 0 after writing: that seals; reading restarts at 0 only."""
         if offset != 0 or whence != io.SEEK_SET:
             raise io.UnsupportedOperation("a sealing spool seeks to its start only")
         self.seal()
-        self._reader = (bytes(self._box.decrypt(c)) for c in self.sealed_chunks())
+        box = self._box  # the generator must not hold the spool: no cycle, so it closes when dropped
+        self._reader = (bytes(box.decrypt(c)) for c in _read_sealed(self._store))
         self._buffer = b""
         return 0
 
@@ -153,6 +155,12 @@ class SealingSpool(io.RawIOBase):
         super().close()
 
 
+def _read_sealed(store: IO[bytes]) -> Iterator[bytes]:
+    store.seek(0)
+    while header := store.read(_LENGTH):
+        yield store.read(int.from_bytes(header, "big"))
+
+
 def store(session: Session, spool: SealingSpool, *, filename: str, user_id: int | None) -> Upload:
     """Copy a spool's ciphertext into the database as an :class:`Upload` (no commit)."""
     spool.seal()
@@ -168,9 +176,11 @@ def store(session: Session, spool: SealingSpool, *, filename: str, user_id: int 
 
 
 def discard(session: Session, upload_id: int) -> None:
-    """Delete an upload's chunks and its row (no commit)."""
+    """Delete an upload's content; its row stays as the record of what was uploaded (no commit)."""
+    from tracker.dbtypes import utcnow
+
     session.execute(sa.delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
-    session.execute(sa.delete(Upload).where(Upload.id == upload_id))
+    session.execute(sa.update(Upload).where(Upload.id == upload_id).values(chunks=0, discarded_at=utcnow()))
 
 
 class SealedUpload:
@@ -183,7 +193,8 @@ class SealedUpload:
     def __init__(self, engine: sa.Engine, upload_id: int, hash_key: bytes) -> None:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.select(Upload.filename, Upload.size, Upload.chunks, Upload.key_salt).where(Upload.id == upload_id)
+                sa.select(Upload.filename, Upload.size, Upload.chunks, Upload.key_salt)
+                .where(Upload.id == upload_id, Upload.discarded_at.is_(None))
             ).first()
         if row is None:
             raise NotFound(f"upload {upload_id} is gone (imported or cancelled)")

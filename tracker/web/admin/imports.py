@@ -130,7 +130,7 @@ def imports_page() -> Any:
                 started = _store_and_preview(files, params, form)
                 if started and not form.files.errors:
                     return redirect(url_for("admin.imports_page"))
-    pending = list(db.session.scalars(sa.select(Upload).order_by(Upload.id.desc()).limit(100)))
+    pending = list(db.session.scalars(sa.select(Upload).where(Upload.discarded_at.is_(None)).order_by(Upload.id.desc()).limit(100)))
     return render_template(
         "admin/imports.html",
         form=form,
@@ -163,11 +163,19 @@ def _store_and_preview(files: list[Any], params: dict[str, Any], form: UploadFor
     return started
 
 
+def _waiting_upload(upload_id: int) -> Upload:
+    """The upload, if its content is still there; 404 otherwise."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.discarded_at is not None:
+        abort(404)
+    return upload
+
+
 @bp.route("/imports/<int:upload_id>", methods=["GET", "POST"])
 @requires(Role.TREASURER)
 def upload_page(upload_id: int) -> Any:
     """One upload: progress, then the preview with its assumptions; preview again."""
-    upload = db.session.get(Upload, upload_id)
+    upload = db.session.get(Upload, upload_id) if request.method == "GET" else _waiting_upload(upload_id)
     if upload is None:
         abort(404)
     job = _latest_jobs([upload_id]).get(upload_id)
@@ -196,6 +204,7 @@ def upload_commit(upload_id: int) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    _waiting_upload(upload_id)
     job = _latest_jobs([upload_id]).get(upload_id)
     if job is None or job.kind != JobKind.PREVIEW.value or job.status != JobStatus.DONE.value:
         flash(gettext("Wait for the preview before importing."))
@@ -215,6 +224,7 @@ def upload_discard(upload_id: int) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    _waiting_upload(upload_id)
     with unit_of_work() as session:
         running = session.scalar(
             sa.select(sa.func.count()).select_from(Job).where(Job.upload_id == upload_id, Job.status == JobStatus.RUNNING.value)
@@ -225,7 +235,6 @@ def upload_discard(upload_id: int) -> Any:
         session.execute(
             sa.update(Job).where(Job.upload_id == upload_id, Job.status == JobStatus.QUEUED.value).values(status=JobStatus.CANCELLED.value)
         )
-        session.execute(sa.update(Job).where(Job.upload_id == upload_id).values(upload_id=None))
         uploads.discard(session, upload_id)
         from tracker.services import audit
 
