@@ -11,7 +11,7 @@ export TRACKER_ENV ?= development
 export TRACKER_HASH_KEY_FILE ?= $(KEYS)/hash.key
 export TRACKER_PUBLIC_KEY_FILE ?= $(KEYS)/group.pub
 
-.PHONY: install catalogs keys run test test-quick chromium hledger redis nightly bench bench-public bench-login bench-slow lint audit extract clean
+.PHONY: install catalogs keys run test test-quick chromium hledger redis nightly bench bench-public bench-login bench-slow bench-admin bench-mixed lint audit extract clean
 
 install: $(VENV)/.installed
 
@@ -75,6 +75,14 @@ bench-login: install catalogs
 
 bench-slow: install catalogs
 	$(BIN)/python bench/slow_clients.py
+
+# The treasurer's list pages, demo against demo + a 1M-line import (issue 7); takes a while.
+bench-admin: install catalogs
+	$(BIN)/python bench/admin_pages.py
+
+# A 100k-line import by the worker while the public pages are under load (X4).
+bench-mixed: install catalogs
+	$(BIN)/python bench/mixed_load.py
 
 # bandit on tracker/ and pip-audit (PyPI vulnerability service) on the dependencies (W11);
 # exceptions only in security/ignores.toml, each with a reason and an expiry.
