@@ -396,3 +396,14 @@ def test_with_redis_the_job_goes_through_rq(app: Any, treasurer: Any) -> None:
     finally:
         queue.empty()
         queue.delete(delete_jobs=True)
+
+
+def test_too_many_form_parts_are_refused(app: Any, treasurer: Any) -> None:
+    """P9: MAX_FORM_PARTS bounds the multipart parser (413, nothing stored)."""
+    client, _secret = treasurer
+    page = client.get("/admin/imports")
+    data: dict[str, Any] = {"csrf_token": csrf(page.data)}
+    data.update({f"x{i}": "1" for i in range(150)})
+    response = client.post("/admin/imports", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert count(app, "Upload") == 0
