@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -105,14 +106,21 @@ def _server(db_url: str, redis_url: str, tmp_path: Path, **env: str) -> Server:
                   settings=["-w", "2", "--threads", "4"], ready="/admin/login")
 
 
-def _posts_by_worker(log: Path) -> dict[int, list[int]]:
-    """Worker pid -> statuses of the sign-in POSTs it answered (from the access log)."""
-    found: dict[int, list[int]] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        match = re.search(r" <(\d+)> \"POST /admin/login\" (\d{3}) ", line)
-        if match:
-            found.setdefault(int(match.group(1)), []).append(int(match.group(2)))
-    return found
+def _posts_by_worker(log: Path, expected: int) -> dict[int, list[int]]:
+    """Worker pid -> statuses of the sign-in POSTs it answered (from the access log).
+
+    A worker writes its log line just after the answer: wait until all ``expected`` are in.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        found: dict[int, list[int]] = {}
+        for line in log.read_text(errors="replace").splitlines():
+            match = re.search(r" <(\d+)> \"POST /admin/login\" (\d{3}) ", line)
+            if match:
+                found.setdefault(int(match.group(1)), []).append(int(match.group(2)))
+        if sum(map(len, found.values())) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def _refused(answer: Answer) -> bool:
@@ -137,7 +145,7 @@ def test_one_account_from_many_addresses_is_limited_across_workers_then_unlocks(
         allowed = [a for a in answers if not _refused(a)]
         assert len(allowed) == ACCOUNT_LIMIT, [a.status for a in answers]
         assert all("Wrong e-mail address or password" in a.body for a in allowed)
-        by_worker = _posts_by_worker(server.log)
+        by_worker = _posts_by_worker(server.log, len(sources))
         assert len(by_worker) == 2, f"both workers answered sign-ins: {by_worker}"
         # what one worker let through the other counted: the count lives in Redis, not in a worker
         assert sum(s.count(200) for s in by_worker.values()) == ACCOUNT_LIMIT
@@ -156,8 +164,6 @@ def test_one_account_from_many_addresses_is_limited_across_workers_then_unlocks(
         for key in keys:
             redis_db.pexpire(key, 1)
         redis_db.ping()
-        import time
-
         time.sleep(0.05)
         assert attempt(server.port, target, PASSWORD, "127.0.2.3").status == 302
     finally:
@@ -177,7 +183,7 @@ def test_many_accounts_from_one_address_are_limited_per_address_whatever_x_forwa
                 range(50)))
         allowed = [a for a in answers if not _refused(a)]
         assert len(allowed) == ADDRESS_LIMIT, [a.status for a in answers]
-        assert len(_posts_by_worker(server.log)) == 2
+        assert len(_posts_by_worker(server.log, 50)) == 2
         # another address is still welcome
         assert attempt(server.port, accounts[-1], PASSWORD, "127.0.3.2").status == 302
     finally:

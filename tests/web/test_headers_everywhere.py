@@ -27,7 +27,7 @@ from tests.web import public_seed
 
 #: views other sites may frame (badges); everything else refuses framing
 EMBEDDABLE_PREFIXES = ("/badge/",)
-#: what a URL argument is filled with, by name (anything unknown: "x")
+#: what a URL argument is filled with, by name (anything unknown: "x", or 1 for a number)
 VALUES = {"lang": "en", "slug": "anna", "tag": "205", "seq": 1, "name": "totals", "filename": "css/site.css",
           "token": "no-such-token", "user_id": 1, "event_id": 1}
 REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
@@ -75,7 +75,10 @@ def _urls(app: Any) -> list[tuple[str, str]]:
                                    ("GET", "/open-data/nothing.json"), ("GET", "/campaign/999.csv"), ("GET", BOOM)}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            url = url_for(rule.endpoint, **{arg: VALUES.get(arg, "x") for arg in rule.arguments})
+            try:
+                url = url_for(rule.endpoint, **{arg: VALUES.get(arg, "x") for arg in rule.arguments})
+            except ValueError:  # a number where "x" was tried
+                url = url_for(rule.endpoint, **{arg: VALUES.get(arg, 1) for arg in rule.arguments})
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 found.add((method, url))
             found.add(("PUT" if "PUT" not in rule.methods else "PATCH", url))  # 405
@@ -126,6 +129,9 @@ def check(method: str, url: str, response: Any, https: bool) -> list[str]:
 @pytest.mark.parametrize("https", [False, True], ids=["http", "https"])
 def test_every_response_carries_the_security_headers(crawl_app: Any, https: bool) -> None:
     app = crawl_app
+    # the test client's default scheme, so signing in happens over the same scheme as the crawl
+    # (the session cookie is named __Host-... over HTTPS)
+    app.config["PREFERRED_URL_SCHEME"] = "https" if https else "http"
     urls = _urls(app)
     assert len(urls) > 60
     problems: list[str] = []
