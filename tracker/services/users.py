@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -165,11 +166,27 @@ def set_password(
 ) -> None:
     """Hash and store a new password; use up the link; end all the user's sessions."""
     check_password_strength(password, minimum=password_minimum(user, required_for_roles=required_for_roles), email=user.email)
-    user.password_hash = HASHER.hash(password)
+    user.password_hash = _hash(password)
     if token is not None:
         session.execute(sa.update(PasswordToken).where(PasswordToken.token_hash == _sha(token)).values(used_at=_now()))
     end_sessions(session, user.id)
     audit.record(session, "user.password", "user", user.id)
+
+
+#: One password hash at a time per process: argon2 at 64 MiB takes a core for a
+#: moment, so a burst of sign-ins queues here instead of taking every thread
+#: of a worker from the pages it serves (RELIABILITY.md X5).
+_HASHING = threading.BoundedSemaphore(1)
+
+
+def _verify(stored: str, password: str) -> bool:
+    with _HASHING:
+        return bool(HASHER.verify(stored, password))
+
+
+def _hash(password: str) -> str:
+    with _HASHING:
+        return str(HASHER.hash(password))
 
 
 def verify_password(session: Session, email: str, password: str) -> User | None:
@@ -181,13 +198,13 @@ def verify_password(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(sa.select(User).where(User.email == address)) if address else None
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
-        HASHER.verify(stored, password)
+        _verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active or not user.password_hash:
         return None
     if HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = HASHER.hash(password)
+        user.password_hash = _hash(password)
     return user
 
 
@@ -198,7 +215,7 @@ def change_password(
     this one, which is replaced by a new session (a new token) for this browser."""
     user = signed.user
     try:
-        HASHER.verify(user.password_hash or _dummy_hash(), current)
+        _verify(user.password_hash or _dummy_hash(), current)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise InputError("password", 0, "current", _("This is not your current password.")) from None
     set_password(session, user, new, required_for_roles=required_for_roles)
@@ -209,7 +226,7 @@ def change_password(
 def _dummy_hash() -> str:
     """A hash to verify against when the address is unknown, so both paths cost the same
     (made on first use: argon2 at 64 MiB is not start-up work)."""
-    return HASHER.hash(secrets.token_urlsafe(16))
+    return _hash(secrets.token_urlsafe(16))
 
 
 # --- second factor ---------------------------------------------------------------------
