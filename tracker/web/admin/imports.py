@@ -13,6 +13,7 @@ May import: Flask, Flask-WTF, services, models (read-only queries), :mod:`tracke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ from tracker.services.batches import dependents, list_batches, undo_batch
 from tracker.web.admin.access import requires
 from tracker.web.admin.views import bp
 
-#: Refused up front: archives and compressed files (RELIABILITY.md P9).
+#: Files one upload form may carry (each is sealed, stored and previewed on its own).
 MAX_FILES = 20
 
 
@@ -256,10 +257,8 @@ def job_status(job_id: int) -> Any:
     )
 
 
-@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
-@requires(Role.TREASURER)
-def job_cancel(job_id: int) -> Any:
-    """Stop a job; a running import rolls back."""
+def _on_job(job_id: int, action: Callable[[], object]) -> Any:
+    """Run a button's action on a job; back to its upload's page, with any refusal shown."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     job = db.session.get(Job, job_id)
@@ -267,27 +266,24 @@ def job_cancel(job_id: int) -> Any:
         abort(404)
     upload_id = job.upload_id
     try:
-        jobs.cancel(job_id)
+        action()
     except TrackerError as exc:
         flash(str(exc))
     return redirect(url_for("admin.upload_page", upload_id=upload_id) if upload_id else url_for("admin.imports_page"))
+
+
+@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
+@requires(Role.TREASURER)
+def job_cancel(job_id: int) -> Any:
+    """Stop a job; a running import rolls back."""
+    return _on_job(job_id, lambda: jobs.cancel(job_id))
 
 
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 @requires(Role.TREASURER)
 def job_retry(job_id: int) -> Any:
     """Run a failed or stalled job again."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    job = db.session.get(Job, job_id)
-    if job is None:
-        abort(404)
-    upload_id = job.upload_id
-    try:
-        jobs.retry(job_id, user_id=current_user.user.id)
-    except TrackerError as exc:
-        flash(str(exc))
-    return redirect(url_for("admin.upload_page", upload_id=upload_id) if upload_id else url_for("admin.imports_page"))
+    return _on_job(job_id, lambda: jobs.retry(job_id, user_id=current_user.user.id))
 
 
 @bp.route("/imports/batches/<int:batch_id>", methods=["GET", "POST"])
