@@ -240,7 +240,8 @@ class Donation(db.Model):
             name="campaign_iff_destination",
         ),
         sa.Index("ix_donations_campaign_time", "campaign_id", "received_at"),
-        sa.Index("ix_donations_destination", "destination"),
+        # the review queue pages by (received_at, id) within one destination
+        sa.Index("ix_donations_destination_time", "destination", "received_at", "id"),
         sa.Index("ix_donations_received_at", "received_at"),
         sa.Index(
             "uq_donations_live_line",
