@@ -339,7 +339,8 @@ def _finish(job_id: int, status: JobStatus, result: dict[str, Any] | None, error
         if job is None:
             return
         job.status, job.result, job.error, job.finished_at = status.value, result, error, utcnow()
-        job.phase, job.done, job.total = ("done", state.done, state.total) if status is JobStatus.DONE else (state.phase, state.done, state.total)
+        job.phase = "done" if status is JobStatus.DONE else state.phase
+        job.done, job.total = state.done, state.total
         imported = bool(result) and result.get("status") in ("committed", "already_imported") and job.kind == JobKind.IMPORT.value
         if imported and job.upload_id is not None:
             uploads.discard(session, job.upload_id)
@@ -354,6 +355,12 @@ def run_from_rq(job_id: int) -> str:
     return run(job_id)
 
 
+def sweep(upload_max_age: timedelta) -> None:
+    """Housekeeping either kind of worker does: stalled jobs queued again, abandoned uploads deleted."""
+    requeue_stalled()
+    discard_old_uploads(upload_max_age)
+
+
 def work(*, burst: bool = False, poll: int = 1, upload_max_age: timedelta = timedelta(days=2)) -> int:
     """The polling worker's loop; returns how many jobs it ran (``burst``: stop when idle)."""
     name = worker_name()
@@ -361,8 +368,7 @@ def work(*, burst: bool = False, poll: int = 1, upload_max_age: timedelta = time
     last_sweep: float | None = None
     while True:
         if last_sweep is None or time.monotonic() - last_sweep > 60:
-            requeue_stalled()
-            discard_old_uploads(upload_max_age)
+            sweep(upload_max_age)
             last_sweep = time.monotonic()
         job_id = claim_next(name)
         if job_id is None:
@@ -381,8 +387,3 @@ def rq_work(*, burst: bool = False) -> None:
 
     connection = Redis.from_url(current_app.config["REDIS_URL"])
     Worker([Queue(queue_name(), connection=connection)], connection=connection).work(burst=burst)
-
-
-def visible_jobs(session: Session, *, limit: int = 50) -> list[Job]:
-    """The newest jobs first."""
-    return list(session.scalars(sa.select(Job).order_by(Job.id.desc()).limit(limit)))

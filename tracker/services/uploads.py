@@ -193,14 +193,14 @@ class SealedUpload:
     def __init__(self, engine: sa.Engine, upload_id: int, hash_key: bytes) -> None:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.select(Upload.filename, Upload.size, Upload.chunks, Upload.key_salt)
+                sa.select(Upload.filename, Upload.size, Upload.key_salt)
                 .where(Upload.id == upload_id, Upload.discarded_at.is_(None))
             ).first()
         if row is None:
             raise NotFound(f"upload {upload_id} is gone (imported or cancelled)")
         self.engine = engine
         self.upload_id = upload_id
-        self.filename, self.size, self.chunks = row.filename, row.size, row.chunks
+        self.filename, self.size = row.filename, row.size
         self._box = upload_box(hash_key, bytes(row.key_salt))
 
     @property
