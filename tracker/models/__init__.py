@@ -19,6 +19,7 @@ from tracker.models.events import Event
 from tracker.models.jobs import Job, JobKind, JobStatus, Upload, UploadChunk
 from tracker.models.ledger import (
     Balance,
+    DonationTotal,
     Destination,
     Disbursement,
     DisbursementCategory,
@@ -48,6 +49,7 @@ __all__ = [
     "AllocationNote",
     "AuditEvent",
     "Balance",
+    "DonationTotal",
     "BatchStatus",
     "Campaign",
     "CampaignPrisoner",

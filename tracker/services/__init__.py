@@ -28,9 +28,11 @@ def unit_of_work() -> Iterator[Session]:
         # A read done before (autobegin) must not be upgraded to a write on SQLite.
         session.rollback()
     session.connection(execution_options={"tracker_write": True})
+    from tracker.services.donation_totals import DEFERRED as DEFERRED_FIGURES
     from tracker.services.ledger import DEFERRED, flush_balances
 
     session.info[DEFERRED] = {}
+    session.info[DEFERRED_FIGURES] = {}
     try:
         yield session
         flush_balances(session)
@@ -42,6 +44,7 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.info.pop(DEFERRED, None)
+        session.info.pop(DEFERRED_FIGURES, None)
         session.info.pop(PAUSE_POINT, None)
 
 

@@ -23,7 +23,7 @@ from tracker.dbtypes import utcnow
 from tracker.errors import Conflict
 from tracker.models import Destination, Donation, EntryKind, PostingRole
 from tracker.records import TagSource
-from tracker.services import ledger
+from tracker.services import donation_totals, ledger
 from tracker.services.campaigns import WeightBook
 
 
@@ -69,8 +69,10 @@ def reallocate(
     if weights is None:
         weights, _why = (book or WeightBook(session)).weights(move.destination, move.campaign_id, donation.received_at.date())
     basis, gross_left, fee_left = outstanding(session, donation)
+    before = donation_totals.place(donation.destination, donation.campaign_id)
     donation.destination = move.destination.value
     donation.campaign_id = move.campaign_id
+    donation_totals.move(session, donation, before)
     donation.tag_source = move.source.value
     donation.tag_detail = move.detail
     total_gross = sum(gross_left.values(), ledger.ZERO)

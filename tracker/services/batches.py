@@ -32,7 +32,7 @@ from tracker.models import (
     StatementLine,
     StatementLineVersion,
 )
-from tracker.services import audit, ledger, unit_of_work
+from tracker.services import audit, donation_totals, ledger, unit_of_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +152,11 @@ def undo_batch(batch_id: int) -> UndoResult:
         ]
         ledger.write_entries(session, specs)
         now = utcnow()
-        voided = session.execute(
-            sa.update(Donation)
-            .where(Donation.id.in_(sa.select(JournalEntry.donation_id).where(JournalEntry.batch_id == batch_id, JournalEntry.kind == EntryKind.DONATION.value)))
-            .values(voided_at=now)
-        ).rowcount
+        of_batch = Donation.id.in_(
+            sa.select(JournalEntry.donation_id).where(JournalEntry.batch_id == batch_id, JournalEntry.kind == EntryKind.DONATION.value)
+        )
+        donation_totals.voided(session, of_batch)
+        voided = session.execute(sa.update(Donation).where(of_batch).values(voided_at=now)).rowcount
         undone = session.execute(
             sa.update(StatementLine)
             .where(StatementLine.batch_id == batch_id, StatementLine.version == 1, StatementLine.undone_at.is_(None))

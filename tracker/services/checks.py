@@ -46,6 +46,7 @@ from tracker.models import (
     Posting,
     PostingRole,
 )
+from tracker.services import donation_totals, totals
 from tracker.services.ledger import REFUND_KINDS, Basis, allocation_shares
 
 CHUNK = 5000
@@ -108,6 +109,7 @@ def check_ledger(session: Session, *, limit: int = 200) -> CheckReport:
     _check_precision(session, add)
     _check_balance_table(session, add)
     _check_zero_sum(session, add)
+    _check_donation_totals(session, add)
     _check_donations(session, add)
     return CheckReport(entries, postings, donations, found)
 
@@ -190,6 +192,28 @@ def _check_zero_sum(session: Session, add: Any) -> None:
     for cur, total in rows:
         if total != 0:
             add("zero-sum", f"balance table in {cur} sums to {total.normalize():+f}, not zero")
+
+
+def _check_donation_totals(session: Session, add: Any) -> None:
+    """The running donation figures equal what the donations and postings say, and the
+    review fund's unclassified money read from them equals its postings' sum."""
+    expected = donation_totals.recompute(session)
+    table = donation_totals.stored(session)
+    for key in sorted(set(expected) | set(table)):
+        want, got = expected.get(key, donation_totals.Figures()), table.get(key, donation_totals.Figures())
+        for name in donation_totals.NAMES:
+            if getattr(want, name) != getattr(got, name):
+                destination, campaign, cur = key
+                where = f"{destination} {campaign} {cur}" if campaign else f"{destination} {cur}"
+                add(
+                    "donation-totals",
+                    f"{where}: donation totals say {name} {getattr(got, name)}, the donations and postings {getattr(want, name)}",
+                )
+    fast = totals.unclassified_money(session)
+    slow = totals.unclassified_money_from_postings(session)
+    for cur in sorted(set(fast) | set(slow)):
+        if fast.get(cur, money.ZERO) != slow.get(cur, money.ZERO):
+            add("donation-totals", f"unclassified {cur}: {fast.get(cur, money.ZERO)} from the running figures, {slow.get(cur, money.ZERO)} from the postings")
 
 
 def _donation_chunks(session: Session) -> Iterator[tuple[int, int]]:

@@ -24,7 +24,7 @@ from tracker.errors import Conflict
 from tracker.models import Account, Destination, Donation, DonationOrigin, EntryKind
 from tracker.dbtypes import utcnow
 from tracker.records import TagSource
-from tracker.services import booking, bulk, ledger
+from tracker.services import booking, bulk, donation_totals, ledger
 from tracker.services.campaigns import WeightBook
 
 
@@ -130,7 +130,9 @@ def insert_donations(
                 created_by=created_by,
             )
         )
-    entry_ids = ledger.write_entries(session, specs)
+    places = {i: donation_totals.place(d.destination.value, d.campaign_id) for i, d in zip(ids, checked, strict=True)}
+    entry_ids = ledger.write_entries(session, specs, donation_places=places)
+    donation_totals.added(session, ((places[i], d.currency, d.gross) for i, d in zip(ids, checked, strict=True)))
     bulk.update_rows(
         session, _DONATIONS, "id",
         [{"allocation_entry_id": e, "id": d} for d, e in zip(ids, entry_ids, strict=True)],

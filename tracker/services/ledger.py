@@ -45,7 +45,7 @@ from tracker.models import (
     PostingRole,
 )
 from tracker.dbtypes import utcnow
-from tracker.services import bulk
+from tracker.services import bulk, donation_totals
 from tracker.services.guard import ledger_writer
 
 ZERO = money.ZERO
@@ -141,11 +141,18 @@ def reserve_ids(session: Session, table: sa.Table, count: int) -> list[int]:
     return list(range(top + 1, top + count + 1))
 
 
-def write_entries(session: Session, specs: Sequence[EntrySpec]) -> list[int]:
-    """Validate and write entries, their postings and balance updates; flush only.
+def write_entries(
+    session: Session,
+    specs: Sequence[EntrySpec],
+    *,
+    donation_places: Mapping[int, donation_totals.Place] | None = None,
+) -> list[int]:
+    """Validate and write entries, their postings, balance and donation figure updates; flush only.
 
     Every spec is validated before any row is written, so a refused entry
-    leaves the session as it was. Returns the new entry ids in spec order.
+    leaves the session as it was. ``donation_places`` may give the
+    destination and campaign of donations the caller has just inserted (the
+    others are read). Returns the new entry ids in spec order.
     """
     checked = [validate(spec) for spec in specs]
     if not specs:
@@ -189,6 +196,11 @@ def write_entries(session: Session, specs: Sequence[EntrySpec]) -> list[int]:
                 )
                 deltas[(leg.ledger_account_id, leg.currency)] += leg.amount
         bulk.insert_rows(session, _POSTINGS, postings)
+        donation_totals.add_entries(
+            session,
+            ((spec.donation_id, [(g.ledger_account_id, g.currency, g.amount, g.role.value) for g in legs]) for spec, legs in zip(specs, checked, strict=True)),
+            donation_places,
+        )
         pending = session.info.get(DEFERRED)
         if pending is None:
             _apply_balance_deltas(session, deltas)
@@ -199,7 +211,7 @@ def write_entries(session: Session, specs: Sequence[EntrySpec]) -> list[int]:
 
 
 def flush_balances(session: Session) -> None:
-    """Apply balance updates deferred by a unit of work, in one sorted statement.
+    """Apply balance (then donation figure) updates deferred by a unit of work, in sorted statements.
 
     Taking every balance row lock at the end, in (ledger account, currency)
     order, gives all writers one global lock order, so concurrent units of
@@ -210,6 +222,7 @@ def flush_balances(session: Session) -> None:
         session.info[DEFERRED] = {}
         with ledger_writer():
             _apply_balance_deltas(session, pending)
+    donation_totals.flush(session)
 
 
 def write_entry(session: Session, spec: EntrySpec) -> int:

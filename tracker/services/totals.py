@@ -3,11 +3,13 @@
 Campaign, general and review figures follow each donation wherever its money
 went: they sum the fund postings of every entry tied to the donation (its
 booking, refunds, dispute fees, re-allocations), so gross is net of refunds
-and fee is what the providers kept. Prisoner figures are per fund, from that
+and fee is what the providers kept. Those sums are read from the running
+figures the ledger service keeps (:mod:`tracker.services.donation_totals`),
+never summed over the ledger on a page. Prisoner figures are per fund, from that
 fund's postings by role, and always satisfy
 ``raised - fees - spent + transfers = balance``.
 
-May import: models, :mod:`tracker.money`.
+May import: models, :mod:`tracker.money`, services (ledger, donation_totals).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from tracker import money
 from tracker.models import (
+    Balance,
     Campaign,
     Destination,
     Donation,
-    EntryKind,
+    DonationTotal,
     Fund,
     FundKind,
     JournalEntry,
@@ -35,6 +38,7 @@ from tracker.models import (
     PostingRole,
     Prisoner,
 )
+from tracker.services import donation_totals, review_items
 from tracker.services.ledger import review_fund
 
 CurrencyMap = dict[str, Decimal]
@@ -115,40 +119,14 @@ class FundFigures:
 
 
 def _donation_money(session: Session) -> dict[tuple[str, int | None], DonationFigures]:
-    """Figures per (destination, campaign id)."""
+    """Figures per (destination, campaign id), from the running donation figures."""
     figures: dict[tuple[str, int | None], DonationFigures] = defaultdict(DonationFigures)
-    for destination, campaign_id, count in session.execute(
-        sa.select(Donation.destination, Donation.campaign_id, sa.func.count())
-        .where(Donation.voided_at.is_(None))
-        .group_by(Donation.destination, Donation.campaign_id)
-    ):
-        figures[(destination, campaign_id)].donations = count
-    rows = session.execute(
-        sa.select(
-            Donation.destination,
-            Donation.campaign_id,
-            Posting.currency,
-            Posting.role,
-            sa.func.sum(Posting.amount),
-        )
-        .select_from(Posting)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .join(Donation, Donation.id == JournalEntry.donation_id)
-        .join(LedgerAccount, LedgerAccount.id == Posting.ledger_account_id)
-        .where(
-            LedgerAccount.kind == LedgerKind.FUND.value,
-            Posting.role.in_(
-                [PostingRole.GROSS.value, PostingRole.REFUND.value, PostingRole.FEE.value]
-            ),
-        )
-        .group_by(Donation.destination, Donation.campaign_id, Posting.currency, Posting.role)
-    )
-    for destination, campaign_id, cur, role, amount in rows:
-        fig = figures[(destination, campaign_id)]
-        if role == PostingRole.FEE.value:
-            _add(fig.fee, cur, amount)
-        else:
-            _add(fig.gross, cur, -amount)
+    for (destination, campaign_key), by_currency in donation_totals.read(session).items():
+        fig = figures[(destination, campaign_key or None)]
+        for cur, f in by_currency.items():
+            fig.donations += f.donations
+            _add(fig.gross, cur, f.raised)
+            _add(fig.fee, cur, f.fees)
     return figures
 
 
@@ -179,22 +157,51 @@ def fund_figures(session: Session, ledger_ids: list[int] | None = None) -> dict[
 def waiting_for_review(session: Session) -> dict[str, Any]:
     """Donations waiting for a campaign: how many, and their gross per currency.
 
-    Reads only the review queue's donations (by the destination index), so it
-    stays cheap however many donations the books hold.
+    Read from the running donation figures (one row per currency), so it costs
+    the same however many donations the books hold.
     """
     count, gross = 0, {}
-    for currency, n, amount in session.execute(
-        sa.select(Donation.currency, sa.func.count(), sa.func.sum(Donation.gross))
-        .where(Donation.destination == Destination.REVIEW.value, Donation.voided_at.is_(None))
-        .group_by(Donation.currency)
-    ):
-        count += n
-        gross[currency] = amount
+    for by_currency in donation_totals.read(session, Destination.REVIEW).values():
+        for currency, f in by_currency.items():
+            count += f.donations
+            if f.donations or f.gross:
+                gross[currency] = f.gross
     return {"donations": count, "gross": money_map(gross)}
 
 
-def unclassified(session: Session) -> dict[str, Any]:
-    """Money in the review fund that is not a donation waiting for a campaign."""
+def raised_by_campaign(session: Session, campaign_ids: list[int]) -> dict[int, CurrencyMap]:
+    """Gross less refunds per campaign and currency, as :func:`totals` counts it."""
+    raised: dict[int, CurrencyMap] = {}
+    for campaign_id, currency, amount in session.execute(
+        sa.select(DonationTotal.campaign_key, DonationTotal.currency, DonationTotal.raised).where(
+            DonationTotal.destination == Destination.CAMPAIGN.value, DonationTotal.campaign_key.in_(campaign_ids)
+        )
+    ):
+        raised.setdefault(campaign_id, {})[currency] = amount
+    return raised
+
+
+def unclassified_money(session: Session) -> CurrencyMap:
+    """Money in the review fund that is not a donation waiting for a campaign, per currency.
+
+    The review fund's balance less what the postings of waiting donations
+    hold in it, both kept up to date by the ledger service. ``tracker check``
+    compares it with :func:`unclassified_money_from_postings`.
+    """
+    review_la = review_fund(session).ledger_account_id
+    net: CurrencyMap = {}
+    for cur, amount in session.execute(
+        sa.select(Balance.currency, Balance.amount).where(Balance.ledger_account_id == review_la)
+    ):
+        net[cur] = -amount
+    for by_currency in donation_totals.read(session, Destination.REVIEW).values():
+        for cur, f in by_currency.items():
+            net[cur] = net.get(cur, money.ZERO) + f.review_held
+    return {cur: amount for cur, amount in net.items() if amount}
+
+
+def unclassified_money_from_postings(session: Session) -> CurrencyMap:
+    """:func:`unclassified_money` summed from the review fund's postings (reads them all)."""
     review_la = review_fund(session).ledger_account_id
     in_review = sa.select(Donation.id).where(Donation.destination == Destination.REVIEW.value)
     net: CurrencyMap = {}
@@ -209,28 +216,15 @@ def unclassified(session: Session) -> dict[str, Any]:
     ):
         if amount:
             net[cur] = -amount
-    # a resolver that was itself undone (named by a correction) no longer resolves
-    resolver, undone = sa.orm.aliased(JournalEntry), sa.orm.aliased(JournalEntry)
+    return net
+
+
+def unclassified(session: Session) -> dict[str, Any]:
+    """Money in the review fund that is not a donation waiting for a campaign, and how many open items hold it."""
     lines = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(JournalEntry)
-        .where(
-            sa.or_(
-                JournalEntry.kind.in_(
-                    [EntryKind.UNCLASSIFIED.value, EntryKind.OPENING_BALANCE.value]
-                ),
-                sa.and_(
-                    JournalEntry.kind.in_([EntryKind.REFUND.value, EntryKind.CHARGEBACK.value]),
-                    JournalEntry.donation_id.is_(None),
-                ),
-            ),
-            ~sa.exists().where(
-                resolver.resolves_entry_id == JournalEntry.id,
-                ~sa.exists().where(undone.resolves_entry_id == resolver.id),
-            ),
-        )
+        sa.select(sa.func.count()).select_from(JournalEntry).where(review_items.waiting_clause(), review_items.open_clause())
     )
-    return {"lines": lines or 0, "net": money_map(net)}
+    return {"lines": lines or 0, "net": money_map(unclassified_money(session))}
 
 
 def totals(session: Session) -> dict[str, Any]:

@@ -46,13 +46,6 @@ from tracker.importers.cells import mark_evidence
 from tracker.models import (
     Campaign,
     CampaignPrisoner,
-    Destination,
-    Donation,
-    JournalEntry,
-    LedgerAccount,
-    LedgerKind,
-    Posting,
-    PostingRole,
     Prisoner,
     Role,
     RuleKind,
@@ -60,7 +53,7 @@ from tracker.models import (
 )
 from tracker.records import Provider
 from tracker.services import campaigns as catalog
-from tracker.services import unit_of_work
+from tracker.services import totals, unit_of_work
 from tracker.tagging import Rule, RuleError
 from tracker.web.admin.access import requires
 from tracker.web.admin.catalog_preview import STATUS, Draft, draft_tagger, recent_preview, try_sample
@@ -218,28 +211,6 @@ def _weights(campaign_ids: list[int]) -> dict[int, list[tuple[Prisoner, Campaign
     return out
 
 
-def raised_by_campaign(campaign_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """Live gross less refunds per campaign and currency, as ``tracker totals`` counts it (treasurers only)."""
-    raised: dict[int, dict[str, Decimal]] = {}
-    rows = db.session.execute(
-        sa.select(Donation.campaign_id, Posting.currency, sa.func.sum(Posting.amount))
-        .select_from(Posting)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .join(Donation, Donation.id == JournalEntry.donation_id)
-        .join(LedgerAccount, LedgerAccount.id == Posting.ledger_account_id)
-        .where(
-            Donation.destination == Destination.CAMPAIGN.value,
-            Donation.campaign_id.in_(campaign_ids),
-            LedgerAccount.kind == LedgerKind.FUND.value,
-            Posting.role.in_([PostingRole.GROSS.value, PostingRole.REFUND.value]),
-        )
-        .group_by(Donation.campaign_id, Posting.currency)
-    )
-    for campaign_id, currency, amount in rows:
-        raised.setdefault(campaign_id, {})[currency] = -amount
-    return raised
-
-
 class Progress(SimpleNamespace):
     """A campaign's goal and what it raised in the goal's currency, for the goal_progress macro."""
 
@@ -270,7 +241,7 @@ def campaigns_page() -> Any:
                 sa.select(TagRule.campaign_id, sa.func.count()).where(TagRule.active).group_by(TagRule.campaign_id)
             ).tuples().all()
         )
-        raised = raised_by_campaign(ids)
+        raised = totals.raised_by_campaign(db.session, ids)
         for c in rows:
             if c.goal_currency and c.goal_amount:
                 got = raised.get(c.id, {}).get(c.goal_currency, money.ZERO)
