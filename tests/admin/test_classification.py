@@ -215,6 +215,59 @@ def test_bulk_is_one_unit_of_work_and_refuses_mixed_currencies(app: Any, items: 
         check_ok()
 
 
+def _plans(statements: list[tuple[str, Any]]) -> list[str]:
+    """How the engine runs each statement (PostgreSQL kept off sequential scans)."""
+    from tracker.extensions import db
+
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        explain, column = "EXPLAIN QUERY PLAN ", -1
+    else:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        explain, column = "EXPLAIN ", 0
+    return [
+        " ".join(str(row[column]) for row in connection.exec_driver_sql(explain + sql, params))
+        for sql, params in statements
+    ]
+
+
+def test_the_queue_starts_from_the_review_items_index(app: Any, items: dict[str, int]) -> None:  # noqa: F811
+    """Pages, filters and currencies read the small partial index of review items (the waiting
+    clause states its predicate word for word), never the review fund's postings: on a big
+    ledger those are the largest set there is."""
+    from tracker.extensions import db
+    from tracker.models import Account
+    from tracker.services import classification as c
+    from tracker.services.review_items import open_currencies, open_items
+
+    with app.app_context():
+        paypal = db.session.scalar(sa.select(Account.id).where(Account.name == "PayPal"))
+        statements: list[tuple[str, Any]] = []
+        wanted = ("AS MATERIALIZED", "DISTINCT postings.currency")
+
+        def seen(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
+            if any(w in sql for w in wanted):
+                statements.append((sql, params))
+
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            first = open_items(db.session, limit=2)
+            rest = open_items(db.session, after=first.next_after, currency="USD", account_id=paypal)
+            assert [i.item_id for i in rest.items] == [items["usd"]]
+            assert open_items(db.session, kind="payment").items
+            assert open_currencies(db.session) == ["EUR", "USD"]
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+        assert len(statements) == 4
+        for plan in _plans(statements):
+            assert "ix_journal_entries_waiting" in plan, plan
+            assert "ix_postings_ledger_currency" not in plan, plan
+        db.session.rollback()
+        c.classify([items["usd"]], c.Choice(c.ClassifyAs.ACCOUNT, account="Bank"))
+        assert open_currencies(db.session) == ["EUR"]
+        db.session.rollback()
+
+
 # --- the pages --------------------------------------------------------------------------------
 
 

@@ -142,6 +142,21 @@ class JournalEntry(db.Model):
         sa.Index("ix_journal_entries_line", "statement_line_id"),
         sa.Index("ix_journal_entries_kind_time", "kind", "occurred_at"),
         sa.Index("ix_journal_entries_occurred_at", "occurred_at"),
+        # review items (tracker.services.review_items.waiting_clause, word for word)
+        sa.Index(
+            "ix_journal_entries_waiting",
+            "kind",
+            "occurred_at",
+            "id",
+            sqlite_where=sa.text(
+                "kind IN ('unclassified', 'opening_balance', 'refund', 'chargeback')"
+                " AND (kind IN ('unclassified', 'opening_balance') OR donation_id IS NULL)"
+            ),
+            postgresql_where=sa.text(
+                "kind IN ('unclassified', 'opening_balance', 'refund', 'chargeback')"
+                " AND (kind IN ('unclassified', 'opening_balance') OR donation_id IS NULL)"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,6 +231,40 @@ class Destination(enum.StrEnum):
     REVIEW = "review"
 
 
+class DonationTotal(db.Model):
+    """Running figures of the donations of one destination, campaign and currency.
+
+    Kept by :mod:`tracker.services.ledger` in the same transaction as the
+    postings (like :class:`Balance`), so the live figures a page shows never
+    sum the whole ledger; ``tracker check`` recomputes them from the postings.
+
+    - ``donations`` and ``gross``: how many live (not voided) donations, and
+      their gross as imported;
+    - ``raised``: what their fund postings say was raised, net of refunds
+      (minus the sum of the funds' gross and refund postings of every entry
+      tied to the donations, wherever the money went);
+    - ``fees``: the providers' fees on those funds (fee postings);
+    - ``review_held``: the sum of the review fund's postings (any role) in
+      those entries, so the review fund's money that no waiting donation
+      holds is its balance less this figure of the review queue.
+
+    ``campaign_key`` is the campaign's id, or 0 for the general fund and the
+    review queue (a key column, so the row can be upserted on both engines).
+    """
+
+    __tablename__ = "donation_totals"
+    __table_args__ = (currency_check(), enum_check("destination", Destination, "destination"))
+
+    destination: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    campaign_key: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    donations: Mapped[int] = mapped_column(sa.BigInteger)
+    gross: Mapped[Decimal]
+    raised: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    review_held: Mapped[Decimal]
+
+
 class DonationOrigin(enum.StrEnum):
     """How a donation entered the books."""
 
@@ -243,6 +292,8 @@ class Donation(db.Model):
         # the review queue pages by (received_at, id) within one destination
         sa.Index("ix_donations_destination_time", "destination", "received_at", "id"),
         sa.Index("ix_donations_received_at", "received_at"),
+        # every donation of a line, voided ones too (records search by transaction id or note)
+        sa.Index("ix_donations_statement_line", "statement_line_id"),
         sa.Index(
             "uq_donations_live_line",
             "statement_line_id",

@@ -41,7 +41,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker import money
 from tracker.errors import NotFound
@@ -430,7 +430,10 @@ def recent(session: Session, *, limit: int = 20) -> list[Done]:
     """The newest classifications that stand (not undone)."""
     review_la = ledger.review_fund(session).ledger_account_id
     entries = session.scalars(
-        _live(EntryKind.CLASSIFICATION).order_by(JournalEntry.id.desc()).limit(limit)
+        _live(EntryKind.CLASSIFICATION)
+        .options(selectinload(JournalEntry.postings))  # one query for all, not one per entry
+        .order_by(JournalEntry.id.desc())
+        .limit(limit)
     ).all()
     result = []
     for e in entries:

@@ -169,10 +169,16 @@ def classify_page() -> Any:
         "form": form, "page": page, "plan": plan, "chosen": set(chosen), "items_error": items_error,
         "filters": filters, "query": _query(filters), "next_query": _query(filters, after=page.next_after),
         "first_query": _query(filters, after=None),
-        "accounts": db.session.scalars(sa.select(Account).order_by(Account.name)).all(),
-        "currencies": review_items.open_currencies(db.session), "kinds": KIND_LABELS,
+        # plain rows: the rollback below would expire ORM objects, and the page reload each one
+        "accounts": db.session.execute(
+            sa.select(Account.id, Account.name).order_by(Account.name)
+        ).all(),
+        "currencies": review_items.open_currencies(db.session),
+        # translated once, not once per row
+        "kinds": {k: str(label) for k, label in KIND_LABELS.items()},
         "recent": classification.recent(db.session, limit=20), "undo_form": ActionForm(),
         "as_labels": {c.value: c.label for c in AS_CHOICES},
+        "choose_label": gettext("Choose item %(id)d"),  # translated once, filled in for each row
     }
     db.session.rollback()
     return render_template("admin/classify.html", **context)

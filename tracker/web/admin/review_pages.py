@@ -85,11 +85,16 @@ def review_page() -> Any:
     texts_of = {i.donation_id: _marked(tagging, i) for i in items}
     waiting = totals.waiting_for_review(db.session)
     next_token = encode_cursor(Cursor("review", "next", items[-1].moment, items[-1].donation_id)) if more and items[-1].moment else None
-    campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.tag)).all()
+    # plain rows: the rollback below would expire ORM objects, and the page reload each one
+    campaigns = db.session.execute(
+        sa.select(Campaign.tag, Campaign.title).order_by(Campaign.tag)
+    ).all()
     db.session.rollback()
     return render_template(
         "admin/review.html", items=items, texts_of=texts_of, campaigns=campaigns, form=form,
         next_token=next_token, first_page=not token, waiting=waiting,
+        # translated once, filled in for each row
+        choose_label=gettext("Choose donation %(id)d"),
     )
 
 
