@@ -251,6 +251,30 @@ def test_pending_then_completed_across_two_exports_counts_once(importer: Any, se
     check_ok(session)
 
 
+def test_pending_money_classified_then_undone_becomes_a_donation_when_it_completes(importer: Any, session: Any) -> None:
+    """An undone classification no longer resolves the pending money: completion books the gift."""
+    from tracker.services import classification as c
+    from tracker.services.review_items import open_items
+    from tracker.services.totals import totals
+
+    when = datetime(2025, 2, 21, 12, tzinfo=UTC)
+    gift = Tx(when, "donation", "EUR", Decimal("40.00"), Decimal("1.46"), "pending", txn_id="ECHECK2", from_email="x@example.org")
+    assert importer(build("en_activity_2018", [gift])[0]).status == "committed"
+    [item] = open_items(session).items
+    session.rollback()
+    [done] = c.classify([item.item_id], c.Choice(c.ClassifyAs.FUND, fund="general"))
+    c.undo(done.entry_id)
+    assert totals(session)["unclassified"]["lines"] == 1
+    session.rollback()
+    second = importer(build("en_activity_2018", [replace(gift, status="completed")])[0])
+    assert second.status == "committed"
+    data = totals(session)
+    assert data["general"]["donations"] == 1 and data["general"]["gross"] == {"EUR": "40.00"}
+    assert data["unclassified"] == {"lines": 0, "net": {}}
+    session.rollback()
+    check_ok(session)
+
+
 def test_refund_in_an_earlier_file_than_its_payment_links_when_it_arrives(importer: Any, books: Any, session: Any) -> None:
     campaign = books.campaign("205", {"a": 1, "b": 1})
     del campaign

@@ -61,6 +61,7 @@ from tracker.records import LineKind, LineStatus
 from tracker.services import booking, bulk, ledger, line_store
 from tracker.services.campaigns import WeightBook
 from tracker.services.donations import NewDonation, insert_donations
+from tracker.services.review_items import open_clause
 from tracker.services.staging import StagedLine
 from tracker.services.tagging import Tagging
 
@@ -229,12 +230,13 @@ class Applier:
         )
 
     def _unresolved_review_item(self, line_id: int) -> JournalEntry | None:
-        for entry in self._line_entries(line_id):
-            if entry.kind == EntryKind.UNCLASSIFIED.value and not self.session.scalar(
-                sa.select(sa.exists().where(JournalEntry.resolves_entry_id == entry.id))
-            ):
-                return entry
-        return None
+        """The line's money still waiting in the review fund (a classification that was undone no longer settles it)."""
+        return self.session.scalars(
+            sa.select(JournalEntry)
+            .where(JournalEntry.statement_line_id == line_id, JournalEntry.kind == EntryKind.UNCLASSIFIED.value, open_clause())
+            .order_by(JournalEntry.id)
+            .limit(1)
+        ).first()
 
     def _negate(self, entry: JournalEntry, description: str) -> None:
         self.transition_entries.append(booking.write_entry(
@@ -434,7 +436,6 @@ class Applier:
         """Refunds booked to review before their donation arrived: link them now."""
         refund_line = sa.orm.aliased(StatementLine)
         paid = sa.orm.aliased(StatementLine)
-        resolver = sa.orm.aliased(JournalEntry)
         rows = self.session.execute(
             sa.select(JournalEntry, Donation)
             .join(refund_line, refund_line.id == JournalEntry.statement_line_id)
@@ -444,7 +445,7 @@ class Applier:
                 Donation.id.in_(list(donation_ids)),
                 JournalEntry.kind.in_([EntryKind.REFUND.value, EntryKind.CHARGEBACK.value]),
                 JournalEntry.donation_id.is_(None),
-                ~sa.exists().where(resolver.resolves_entry_id == JournalEntry.id),
+                open_clause(),
             )
             .order_by(JournalEntry.id)
         ).all()
