@@ -36,11 +36,15 @@ import base64
 import functools
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pyotp
 import sqlalchemy as sa
@@ -52,6 +56,8 @@ from tracker.errors import Conflict, InputError
 from tracker.i18n import gettext as _
 from tracker.models import PasswordToken, RecoveryCode, Role, User, UserSession
 from tracker.services import audit
+
+T = TypeVar("T")
 
 #: argon2id, 64 MiB, 3 passes, 1 lane (OWASP's floor: 19 MiB, 2 passes, 1 lane)
 PASSWORD_PARAMETERS = Parameters(
@@ -173,20 +179,48 @@ def set_password(
     audit.record(session, "user.password", "user", user.id)
 
 
-#: One password hash at a time per process: argon2 at 64 MiB takes a core for a
-#: moment, so a burst of sign-ins queues here instead of taking every thread
-#: of a worker from the pages it serves (RELIABILITY.md X5).
-_HASHING = threading.BoundedSemaphore(1)
+class _HashingThread:
+    """Runs password hashes one at a time per process, in one thread at the lowest CPU priority.
+
+    argon2 at 64 MiB takes a core for a moment. A burst of sign-ins queues
+    here instead of taking every thread of a worker, and, where the system
+    lets a thread lower its own priority (Linux: a thread's nice value), the
+    hash runs only on CPU time the pages leave over, so the public pages keep
+    their latency under a sign-in flood (RELIABILITY.md X5). argon2-cffi lets
+    go of the GIL while it hashes, so the other threads run meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    @staticmethod
+    def _lower_priority() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):  # not Linux, or not allowed: the queue still bounds it
+            pass
+
+    def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in the hashing thread; its result or its exception."""
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():  # a forked worker starts its own
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="password-hash", initializer=self._lower_priority)
+                self._pid = os.getpid()
+            pool = self._pool
+        return pool.submit(work, *args).result()
+
+
+_HASHING = _HashingThread()
 
 
 def _verify(stored: str, password: str) -> bool:
-    with _HASHING:
-        return bool(HASHER.verify(stored, password))
+    return bool(_HASHING.run(HASHER.verify, stored, password))
 
 
 def _hash(password: str) -> str:
-    with _HASHING:
-        return str(HASHER.hash(password))
+    return str(_HASHING.run(HASHER.hash, password))
 
 
 def verify_password(session: Session, email: str, password: str) -> User | None:
