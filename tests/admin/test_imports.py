@@ -383,12 +383,21 @@ def test_with_redis_the_job_goes_through_rq(app: Any, treasurer: Any) -> None:
     try:
         assert queue.count == 1
         assert list(queue.jobs[0].args) == [1], "the payload is the job id only"
+        from datetime import timedelta
+
         from tracker.extensions import db
         from tracker.services import jobs
 
-        with app.app_context():
-            jobs.rq_work(burst=True)
-            db.session.remove()
+        swept = []
+        real_sweep = jobs.sweep
+        jobs.sweep = lambda age: swept.append(age) or real_sweep(age)  # type: ignore[assignment]
+        try:
+            with app.app_context():
+                jobs.rq_work(burst=True)
+                db.session.remove()
+        finally:
+            jobs.sweep = real_sweep  # type: ignore[assignment]
+        assert swept == [timedelta(days=2)], "the RQ worker sweeps in its maintenance"
         page = client.get(f"/admin/imports/{only_upload_id(app)}")
         assert b"This is a preview" in page.data, page.data[-3000:]
     finally:

@@ -24,8 +24,7 @@ def worker_command(burst: bool, poll: int, upload_max_age: int) -> None:
 
     if current_app.config.get("REDIS_URL"):
         click.echo(_("Worker %(name)s: RQ queue %(queue)s.", name=jobs.worker_name(), queue=jobs.queue_name()), err=True)
-        jobs.sweep(timedelta(days=upload_max_age))
-        jobs.rq_work(burst=burst)
+        jobs.rq_work(burst=burst, upload_max_age=timedelta(days=upload_max_age))
         return
     click.echo(_("Worker %(name)s: polling the job table.", name=jobs.worker_name()), err=True)
     ran = jobs.work(burst=burst, poll=poll, upload_max_age=timedelta(days=upload_max_age))

@@ -36,7 +36,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from tracker.dbtypes import utcnow
 from tracker.errors import Conflict, NotFound, TrackerError
@@ -355,6 +354,10 @@ def run_from_rq(job_id: int) -> str:
     return run(job_id)
 
 
+#: How often either kind of worker sweeps, in seconds.
+SWEEP_SECONDS = 60
+
+
 def sweep(upload_max_age: timedelta) -> None:
     """Housekeeping either kind of worker does: stalled jobs queued again, abandoned uploads deleted."""
     requeue_stalled()
@@ -367,7 +370,7 @@ def work(*, burst: bool = False, poll: int = 1, upload_max_age: timedelta = time
     ran = 0
     last_sweep: float | None = None
     while True:
-        if last_sweep is None or time.monotonic() - last_sweep > 60:
+        if last_sweep is None or time.monotonic() - last_sweep > SWEEP_SECONDS:
             sweep(upload_max_age)
             last_sweep = time.monotonic()
         job_id = claim_next(name)
@@ -380,10 +383,20 @@ def work(*, burst: bool = False, poll: int = 1, upload_max_age: timedelta = time
         ran += 1
 
 
-def rq_work(*, burst: bool = False) -> None:
-    """Run an RQ worker on the imports queue (``REDIS_URL`` must be set)."""
+def rq_work(*, burst: bool = False, upload_max_age: timedelta = timedelta(days=2)) -> None:
+    """Run an RQ worker on the imports queue (``REDIS_URL`` must be set).
+
+    The worker sweeps (:func:`sweep`) as part of RQ's own maintenance: when it
+    starts and then every :data:`SWEEP_SECONDS`, also while no job comes.
+    """
     from redis import Redis
     from rq import Queue, Worker
 
+    class SweepingWorker(Worker):
+        def run_maintenance_tasks(self) -> None:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+            sweep(upload_max_age)
+
     connection = Redis.from_url(current_app.config["REDIS_URL"])
-    Worker([Queue(queue_name(), connection=connection)], connection=connection).work(burst=burst)
+    worker = SweepingWorker([Queue(queue_name(), connection=connection)], connection=connection, maintenance_interval=SWEEP_SECONDS)
+    worker.work(burst=burst)
