@@ -1,6 +1,7 @@
 """Benchmark: the treasurer's list pages on the demo database against the same plus a big import.
 
     python bench/admin_pages.py [--lines 1000000] [--engine sqlite|postgresql] [--requests 15]
+                                [--keep DIR] [--only LABEL ...]
 
 Two databases, built in this run:
 
@@ -16,6 +17,10 @@ of each is printed for both databases with the ratio big/demo. Target
 (issue 7): every list page within 1.5x of its demo time, because list pages
 read one keyset page and never whole tables. Compare the ratios of one run:
 the absolute times on a shared machine are noise.
+
+``--keep DIR`` keeps the two SQLite databases in DIR and reuses them when they
+are there (building the big one takes most of a run); ``--only`` measures the
+pages whose labels contain one of the words given.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def make_app(url: str, instance: Path) -> Any:
 
 def database(engine: str, tmp: Path, name: str) -> str:
     if engine == "sqlite":
+        tmp.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{tmp / (name + '.sqlite3')}"
     import sqlalchemy as sa
 
@@ -166,27 +172,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--requests", type=int, default=15)
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the SQLite databases in this folder")
+    parser.add_argument("--only", nargs="+", help="measure only pages whose label contains one of these")
     args = parser.parse_args(argv)
+    if args.keep and args.engine != "sqlite":
+        parser.error("--keep works with --engine sqlite")
+    pages = tuple(p for p in PAGES if not args.only or any(word in p[0] for word in args.only))
     with tempfile.TemporaryDirectory(prefix="tracker-bench-admin-") as folder:
-        tmp = Path(folder)
-        export = tmp / "export.csv"
-        print(f"writing a {args.lines:,}-line export ...", flush=True)
-        write_export(export, args.lines)
+        tmp = args.keep.resolve() if args.keep else Path(folder)
+        kept = args.keep is not None and (tmp / "built").exists()
         urls = {"demo": database(args.engine, tmp, "demo"), "big": database(args.engine, tmp, "big")}
         try:
-            print("building the demo database ...", flush=True)
-            build(urls["demo"], tmp / "demo-instance", None)
-            print("building the big database (demo + import) ...", flush=True)
-            facts = build(urls["big"], tmp / "big-instance", export)
-            print(f"  imported {facts.get('lines', 0):,} lines in {facts.get('import_seconds', 0):.1f} s ({facts.get('import')})", flush=True)
-            demo = measure(urls["demo"], tmp / "demo-instance", args.requests, PAGES)
-            big = measure(urls["big"], tmp / "big-instance", args.requests, PAGES)
+            if kept:
+                args.lines = int((tmp / "built").read_text())
+                print(f"reusing the databases in {tmp} ({args.lines:,} imported lines)", flush=True)
+            else:
+                export = tmp / "export.csv"
+                print(f"writing a {args.lines:,}-line export ...", flush=True)
+                write_export(export, args.lines)
+                print("building the demo database ...", flush=True)
+                build(urls["demo"], tmp / "demo-instance", None)
+                print("building the big database (demo + import) ...", flush=True)
+                facts = build(urls["big"], tmp / "big-instance", export)
+                export.unlink()
+                (tmp / "built").write_text(f"{args.lines}\n")
+                print(f"  imported {facts.get('lines', 0):,} lines in {facts.get('import_seconds', 0):.1f} s ({facts.get('import')})", flush=True)
+            demo = measure(urls["demo"], tmp / "demo-instance", args.requests, pages)
+            big = measure(urls["big"], tmp / "big-instance", args.requests, pages)
         finally:
-            for url in urls.values():
-                drop(url)
+            if not args.keep:
+                for url in urls.values():
+                    drop(url)
     print(f"\n{'page':<26} {'demo ms':>9} {'big ms':>9} {'ratio':>7}  target <= {TARGET}")
     worst = 0.0
-    for label, _path in PAGES:
+    for label, _path in pages:
         if label not in demo or label not in big:
             continue
         ratio = big[label] / demo[label]
