@@ -35,6 +35,13 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
+def expect_visible(locator: Any, message: str | None = None) -> None:
+    """Assert that the locator shows, waiting (Playwright's 5 s) for a page still loading on a busy machine."""
+    from playwright.sync_api import expect
+
+    expect(locator, message).to_be_visible()
+
+
 @pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)

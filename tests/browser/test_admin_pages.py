@@ -7,6 +7,8 @@ from typing import Any
 
 import pyotp
 
+from tests.browser.conftest import expect_visible
+
 
 def test_treasurer_signs_in_with_totp_and_publishes(browser: Any, published: Any, live_server: str, screenshot_dir: Path, engine_name: str) -> None:
     from tracker.services import unit_of_work, users
@@ -29,10 +31,10 @@ def test_treasurer_signs_in_with_totp_and_publishes(browser: Any, published: Any
     page.get_by_role("button", name="Turn on").click()
     assert page.locator("ul.codes li").count() == 10
     page.get_by_role("link", name="Continue").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect_visible(page.get_by_role("heading", name="Dashboard"))
     page.screenshot(path=str(screenshot_dir / f"admin-dashboard-{engine_name}.png"), full_page=True)
     page.get_by_role("link", name="Publications").first.click()
-    assert page.get_by_role("heading", name="Publications").is_visible()
+    expect_visible(page.get_by_role("heading", name="Publications"))
     page.screenshot(path=str(screenshot_dir / f"admin-publications-{engine_name}.png"), full_page=True)
     page.get_by_role("button", name="Sign out").click()
     assert "/admin/login" in page.url

@@ -18,6 +18,8 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from tests.browser.conftest import expect_visible
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -77,7 +79,7 @@ def test_a_cross_origin_page_cannot_act_for_a_signed_in_treasurer(browser: Any, 
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
     page.get_by_role("link", name="Continue").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect_visible(page.get_by_role("heading", name="Dashboard"))
     revoked = sa.select(sa.func.count()).select_from(UserSession).where(UserSession.revoked_at.is_not(None))
     ended_before = db.session.scalar(revoked)
     db.session.remove()
@@ -97,5 +99,5 @@ def test_a_cross_origin_page_cannot_act_for_a_signed_in_treasurer(browser: Any, 
     assert db.session.scalar(revoked) == ended_before, "no session was ended"
     db.session.remove()
     page.reload()
-    assert page.get_by_role("heading", name="Dashboard").is_visible(), "still signed in"
+    expect_visible(page.get_by_role("heading", name="Dashboard"), "still signed in")
     context.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyotp
 
+from tests.browser.conftest import expect_visible
 from tests.importers.paypal_factory import Tx, build
 from tests.web import public_seed
 
@@ -88,13 +89,13 @@ def test_monthly_routine_in_the_browser(browser: Any, published: Any, live_serve
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
     page.get_by_role("link", name="Continue").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect_visible(page.get_by_role("heading", name="Dashboard"))
 
     # Import: upload, preview in the background, import.
     page.get_by_role("link", name="Imports").first.click()
     page.locator('input[type="file"]').set_input_files(str(march_export(tmp_path)))
     page.get_by_role("button", name="Upload and preview").click()
-    assert page.get_by_text("received and sealed").is_visible()
+    expect_visible(page.get_by_text("received and sealed"))
     shot(page, screenshot_dir, "imports-waiting", engine_name)
     assert run_jobs() == 1
     page.locator("table a").first.click()
@@ -117,7 +118,7 @@ def test_monthly_routine_in_the_browser(browser: Any, published: Any, live_serve
     boxes.nth(1).check()
     page.get_by_label("Assign the chosen donations to").select_option("205")
     page.get_by_role("button", name="Assign").click()
-    assert page.get_by_text("2 donations assigned").is_visible()
+    expect_visible(page.get_by_text("2 donations assigned"))
 
     # A cash donation and a disbursement.
     page.get_by_role("link", name="Cash").first.click()
@@ -139,7 +140,7 @@ def test_monthly_routine_in_the_browser(browser: Any, published: Any, live_serve
     page.get_by_role("link", name="Publications").first.click()
     shot(page, screenshot_dir, "publications-preview", engine_name)
     page.get_by_role("button", name=re.compile("Publish|Cut")).first.click()
-    assert page.get_by_text("publications cut").is_visible()
+    expect_visible(page.get_by_text("publications cut"))
     assert not page.get_by_text("0 publications cut").count(), page.locator("main").inner_text()
     after = page.request.get(base + "/en/campaign/205").text()
     assert "February 28, 2025" in before and "February 28, 2025" not in after
@@ -175,7 +176,7 @@ def test_monthly_routine_in_the_browser(browser: Any, published: Any, live_serve
     page.get_by_label("Date").fill("2025-03-29")
     page.get_by_label("Place").fill("Social centre")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_role("rowheader", name="Benefit gig").is_visible()
+    expect_visible(page.get_by_role("rowheader", name="Benefit gig"))
     shot(page, screenshot_dir, "organiser-events", engine_name)
     seen.append(page.content())
     for rule in rules:

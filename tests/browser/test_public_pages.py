@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import expect_visible
+
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 PAGES = {"home": "/{lang}/", "prisoner": "/{lang}/prisoner/anna", "campaign": "/{lang}/campaign/205"}
 
@@ -54,7 +56,7 @@ def test_pages_work_without_javascript(browser: Any, site: str) -> None:
     page.get_by_role("link", name="Penza case").first.click()
     assert page.url.endswith("/en/campaign/205")
     page.get_by_text("The same figures as a table").first.click()
-    assert page.locator("figure.chart table").is_visible()
+    expect_visible(page.locator("figure.chart table"))
     page.get_by_role("link", name="Русский").click()
     assert page.url.endswith("/ru/campaign/205")
     context.close()
