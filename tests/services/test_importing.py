@@ -195,6 +195,26 @@ def test_reimport_of_a_re_exported_file_changes_no_money(importer: Any, session:
     assert importer(export(txs)).status == "already_imported"
 
 
+def test_a_big_batch_refreshes_the_planner_statistics_before_its_checks(importer: Any, session: Any, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the checks before commit are planned for the rows the batch wrote, not the old table sizes."""
+    from tracker.services import importing
+
+    monkeypatch.setattr(importing, "ANALYZE_FROM_LINES", 40)
+    seen: list[str] = []
+    real = importing._refresh_statistics
+    monkeypatch.setattr(importing, "_refresh_statistics", lambda s, lines: (seen.append(str(lines)), real(s, lines)))
+    txs = transactions("en", count=60, seed=5)
+    assert importer(export(txs)).status == "committed"
+    assert seen == ["60"]
+    if engine_name != "postgresql":
+        return
+    for table, model in (("postings", "postings"), ("journal_entries", "journal_entries"), ("statement_lines", "statement_lines")):
+        counted = session.scalar(sa.text(f"SELECT count(*) FROM {model}"))
+        estimated = session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
+        assert estimated == counted > 0, table  # small tables are sampled whole
+    session.rollback()
+
+
 def finals_of(txs: list[Tx]) -> dict[str, Decimal]:
     finals: dict[str, Decimal] = {}
     for tx in txs:
