@@ -18,8 +18,9 @@ of each is printed for both databases with the ratio big/demo. Target
 read one keyset page and never whole tables. Compare the ratios of one run:
 the absolute times on a shared machine are noise.
 
-``--keep DIR`` keeps the two SQLite databases in DIR and reuses them when they
-are there (building the big one takes most of a run); ``--only`` measures the
+``--keep DIR`` keeps the two databases and reuses them when they are there
+(building the big one takes most of a run): SQLite files in DIR, PostgreSQL
+databases named in DIR/databases (drop them by hand). ``--only`` measures the
 pages whose labels contain one of the words given.
 """
 
@@ -56,7 +57,8 @@ PAGES = (
     ("donations of a campaign", "/admin/donations?campaign=205"),
     ("donations, amount", "/admin/donations?amount=25"),
     ("donations, note words", "/admin/donations?text=penza"),
-    ("donations, transaction id", "/admin/donations?txn_id=5TX000123"),
+    ("donations, transaction id", "/admin/donations?txn_id=B000100001"),
+    ("lines, transaction id", "/admin/lines?txn_id=B000100001"),
     ("lines, note words", "/admin/lines?text=solidarity"),
     ("lines", "/admin/lines"),
     ("lines, kind", "/admin/lines?kind=payout"),
@@ -79,18 +81,26 @@ def make_app(url: str, instance: Path) -> Any:
     )
 
 
-def database(engine: str, tmp: Path, name: str) -> str:
+def database(engine: str, tmp: Path, name: str, *, kept: bool = False) -> str:
+    """The database's URL; ``kept``: one that ``--keep`` built before (PostgreSQL: named in DIR/databases)."""
     if engine == "sqlite":
         tmp.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{tmp / (name + '.sqlite3')}"
     import sqlalchemy as sa
 
     server = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    names = tmp / "databases"
+    if kept:
+        db_name = dict(line.split("=", 1) for line in names.read_text().split())[name]
+        return sa.make_url(server).set(database=db_name).render_as_string(hide_password=False)
     db_name = f"tracker_bench_admin_{name}_{uuid.uuid4().hex[:6]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
     admin.dispose()
+    tmp.mkdir(parents=True, exist_ok=True)
+    with names.open("a") as out:
+        out.write(f"{name}={db_name}\n")
     return sa.make_url(server).set(database=db_name).render_as_string(hide_password=False)
 
 
@@ -172,16 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--requests", type=int, default=15)
-    parser.add_argument("--keep", type=Path, help="keep (and reuse) the SQLite databases in this folder")
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the databases: SQLite files, or PostgreSQL names, in this folder")
     parser.add_argument("--only", nargs="+", help="measure only pages whose label contains one of these")
     args = parser.parse_args(argv)
-    if args.keep and args.engine != "sqlite":
-        parser.error("--keep works with --engine sqlite")
     pages = tuple(p for p in PAGES if not args.only or any(word in p[0] for word in args.only))
     with tempfile.TemporaryDirectory(prefix="tracker-bench-admin-") as folder:
         tmp = args.keep.resolve() if args.keep else Path(folder)
         kept = args.keep is not None and (tmp / "built").exists()
-        urls = {"demo": database(args.engine, tmp, "demo"), "big": database(args.engine, tmp, "big")}
+        if not kept:
+            (tmp / "databases").unlink(missing_ok=True)
+        urls = {name: database(args.engine, tmp, name, kept=kept) for name in ("demo", "big")}
         try:
             if kept:
                 args.lines = int((tmp / "built").read_text())

@@ -145,6 +145,76 @@ def test_transaction_id_is_matched_by_its_keyed_hash_only(records: Any, session:
     assert TYPED_TXN.casefold() not in caplog.text.casefold()
 
 
+def test_a_few_matches_read_by_id_and_many_walked_by_time_give_the_same_rows(records: Any, session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search asks the text or transaction-id index first and picks its plan by the answer; both plans agree."""
+    from tracker.services import search_plans, unit_of_work
+    from tracker.services.donations import NewDonation, create_donation
+
+    with unit_of_work() as s:
+        create_donation(s, NewDonation(account=records.account("Cash box", "cash"), received_at=WHEN, currency="EUR", gross=Decimal("9"), note="cash at the Orlov gig"))
+    asked = [
+        ("donations", {"text": "205"}),
+        ("donations", {"text": "orlov"}),  # a line's note and a donation's own note
+        ("donations", {"text": "gig"}),  # only a donation's own note
+        ("donations", {"text": "solidarität", "amount": Decimal("10.00")}),
+        ("donations", {"txn_id": TYPED_TXN}),
+        ("lines", {"text": "212"}),
+        ("lines", {"text": "solidar"}),
+        ("lines", {"txn_id": TYPED_TXN}),
+        ("lines", {"text": "nowhere"}),
+        ("donations", {"txn_id": "NOSUCHID"}),
+    ]
+    by_plan = {}
+    for few in (1000, 2, 0):  # read by id; by id where few, walked where many; always walked
+        monkeypatch.setattr(search_plans, "FEW", few)
+        by_plan[few] = [[r["id"] for r in run(scope, session, **filters)] for scope, filters in asked]
+    assert by_plan[1000] == by_plan[2] == by_plan[0]
+    counts = [len(ids) for ids in by_plan[1000]]
+    assert counts == [3, 2, 1, 3, 1, 3, 4, 2, 0, 0]
+
+
+def _page_plan(session: Any, scope: str, **filters: Any) -> str:
+    """The query plan of the page query a search runs (its last statement)."""
+    from tracker.services.search import RecordFilter, search_donations, search_lines
+
+    statements: list[tuple[str, Any]] = []
+    engine = session.get_bind()
+    catch = lambda *args: statements.append((args[2], args[3]))  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", catch)
+    try:
+        (search_donations if scope == "donations" else search_lines)(session, RecordFilter(**filters))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", catch)
+    sql, params = statements[-1]
+    cursor = session.connection().connection.cursor()
+    if engine.dialect.name == "postgresql":
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's tables are too small to need an index
+        cursor.execute("EXPLAIN " + sql, params)
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+    plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    session.rollback()
+    return plan
+
+
+def test_few_matches_are_read_by_primary_key_and_many_walk_the_time_index(records: Any, session: Any, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.services import search_plans
+
+    few = _page_plan(session, "lines", text="212")
+    by_txn = _page_plan(session, "donations", txn_id=TYPED_TXN)
+    if engine_name == "postgresql":
+        assert "Index Scan using pk_statement_lines" in few, few
+        assert "ix_donations_statement_line" in by_txn, by_txn
+        return  # how PostgreSQL walks many matches depends on its statistics, not on tables this small
+    assert "SEARCH statement_lines USING INTEGER PRIMARY KEY" in few and "ix_statement_lines_occurred_at" not in few, few
+    assert "ix_donations_statement_line" in by_txn, by_txn
+    monkeypatch.setattr(search_plans, "FEW", 0)
+    for scope, index in (("lines", "ix_statement_lines_occurred_at"), ("donations", "ix_donations_received_at")):
+        many = _page_plan(session, scope, text="212")
+        assert f"SCAN {scope if scope == 'donations' else 'statement_lines'} USING INDEX {index}" in many, many
+        assert "TEMP B-TREE FOR ORDER BY" not in many, many
+
+
 def test_keyset_pages_cover_every_row_once_under_ties(records: Any, session: Any) -> None:
     from tracker.services.search import RecordFilter, decode_cursor, search_donations, search_lines
 

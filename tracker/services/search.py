@@ -8,17 +8,19 @@
   compared with ``txn_key`` (and ``ref_key``, so a payment's refunds come too).
 - Note words go only through the full-text index
   (:mod:`tracker.models.note_search`): every word must match, as a prefix.
+- Both ask their index for the matching ids first
+  (:mod:`tracker.services.search_plans`): a few are read by id, many are
+  checked row by row down the time index.
 - :func:`search_donations` / :func:`search_lines` return one page ordered by
   time then id, newest first, and opaque signed cursors for the next and
   previous pages (keyset: no OFFSET, nothing loaded beyond one page).
 
-May import: models, :mod:`tracker.money`, services (keys), itsdangerous.
+May import: models, :mod:`tracker.money`, services (keys, search_plans), itsdangerous.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,13 +47,8 @@ from tracker.models import (
     RawRow,
     StatementLine,
 )
-from tracker.models.note_search import (
-    DONATION_NOTES_FTS,
-    DONATION_TSVECTOR,
-    LINE_NOTES_FTS,
-    LINE_TSVECTOR,
-)
 from tracker.records import LineKind, LineStatus
+from tracker.services import search_plans as plans
 from tracker.services.keys import server_keys
 
 PAGE_SIZE = 50
@@ -160,41 +157,6 @@ def note_words(text: str | None) -> list[str]:
     if len(words) > MAX_WORDS:
         raise SearchError("text", _("Search for at most %(n)d words of a note.", n=MAX_WORDS))
     return words
-
-
-def _fts5_query(words: Sequence[str]) -> str:
-    # each word quoted (so AND, OR, NEAR are words) and a prefix; all must match
-    return " ".join('"' + w.replace('"', "") + '"*' for w in words)
-
-
-def _tsquery(words: Sequence[str]) -> str:
-    # \w+ words cannot contain quotes or operators; quoted anyway
-    return " & ".join("'" + w.replace("'", "") + "':*" for w in words)
-
-
-def _line_ids_matching(session: Session, words: Sequence[str]) -> Any:
-    """A subquery of statement line ids whose note matches every word."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.literal(_tsquery(words)))
-        return sa.select(StatementLine.id).where(sa.literal_column(LINE_TSVECTOR).op("@@")(query))
-    return (
-        sa.text(f"SELECT rowid FROM {LINE_NOTES_FTS} WHERE {LINE_NOTES_FTS} MATCH :line_words")
-        .bindparams(line_words=_fts5_query(words))
-        .columns(sa.column("rowid", sa.Integer))
-    )
-
-
-def _donation_note_matches(session: Session, words: Sequence[str]) -> Any:
-    """A condition: the donation's own (private) note matches every word."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.literal(_tsquery(words)))
-        return sa.literal_column(DONATION_TSVECTOR).op("@@")(query)
-    ids = (
-        sa.text(f"SELECT rowid FROM {DONATION_NOTES_FTS} WHERE {DONATION_NOTES_FTS} MATCH :gift_words")
-        .bindparams(gift_words=_fts5_query(words))
-        .columns(sa.column("rowid", sa.Integer))
-    )
-    return Donation.id.in_(ids)
 
 
 # --- shared filter parts --------------------------------------------------------------
@@ -324,8 +286,8 @@ def search_donations(
         .outerjoin(RawRow, RawRow.id == StatementLine.raw_row_id)
     )
     if f.txn_id:
-        lines = sa.select(StatementLine.id).where(StatementLine.txn_key == _txn_digest(f.txn_id))
-        query = query.where(Donation.statement_line_id.in_(lines))
+        by_txn = plans.lines_by_txn(session, _txn_digest(f.txn_id), references=False)
+        query = plans.restrict(query, Donation.statement_line_id, by_txn)
     if f.amount is not None:
         query = query.where(Donation.gross == f.amount)
     if f.amount_min is not None:
@@ -357,8 +319,10 @@ def search_donations(
         query = query.where(Donation.origin == f.kind)
     words = note_words(f.text)
     if words:
-        query = query.where(
-            sa.or_(Donation.statement_line_id.in_(_line_ids_matching(session, words)), _donation_note_matches(session, words))
+        query = plans.either(
+            query,
+            (Donation.statement_line_id, plans.lines_by_words(session, words, Donation.statement_line_id)),
+            (Donation.id, plans.donations_by_words(session, words)),
         )
     rows, after, before = _page(session, query, Donation.received_at, Donation.id, "donations", cursor, size)
     return Page(
@@ -413,8 +377,8 @@ def search_lines(
         .outerjoin(RawRow, RawRow.id == StatementLine.raw_row_id)
     )
     if f.txn_id:
-        digest = _txn_digest(f.txn_id)
-        query = query.where(sa.or_(StatementLine.txn_key == digest, StatementLine.ref_key == digest))
+        by_txn = plans.lines_by_txn(session, _txn_digest(f.txn_id), references=True)
+        query = plans.restrict(query, StatementLine.id, by_txn)
     g = StatementLine.gross
     if f.amount is not None:
         query = query.where(g.in_([f.amount, -f.amount]))
@@ -447,7 +411,7 @@ def search_lines(
         query = query.where(StatementLine.kind == f.kind)
     words = note_words(f.text)
     if words:
-        query = query.where(StatementLine.id.in_(_line_ids_matching(session, words)))
+        query = plans.restrict(query, StatementLine.id, plans.lines_by_words(session, words))
     rows, after, before = _page(session, query, StatementLine.occurred_at, StatementLine.id, "lines", cursor, size)
     return Page(
         [
