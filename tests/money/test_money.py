@@ -100,6 +100,15 @@ def test_more_precision_than_the_currency_is_rejected_not_rounded() -> None:
 def test_format_money_through_babel() -> None:
     assert money.format_money(Decimal("1234.5"), "EUR", "en") == "€1,234.50"
     assert money.format_money(Decimal("1234.5"), "RUB", "ru") == "1\xa0234,50\xa0₽"
+    # formatted amounts are remembered: equal amounts in one currency and language show alike,
+    # and the same amount still shows per its currency and language
+    assert money.format_money(Decimal("10.0"), "EUR", "en") == money.format_money(Decimal("10.00"), "EUR", "en") == "€10.00"
+    assert money.format_money(Decimal("10"), "USD", "en") == "$10.00"
+    assert money.format_money(Decimal("10"), "EUR", "ru") == "10,00\xa0€"
+    assert money.format_money(Decimal("-0.00"), "EUR", "en") == money.format_money(Decimal("0"), "EUR", "en") == "€0.00"
+    assert money.format_money(Decimal("-2.5"), "eur", "en") == "-€2.50"
+    with pytest.raises(MoneyError):
+        money.format_money(Decimal("NaN"), "EUR", "en")
 
 
 # --- splitting (L1) ---------------------------------------------------------

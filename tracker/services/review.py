@@ -80,8 +80,12 @@ class ReviewItem:
 
 def review_queue(session: Session, *, limit: int = 500, after: tuple[datetime, int] | None = None) -> list[ReviewItem]:
     """Donations waiting for review, oldest first; ``after`` a (received_at, id) for the next page."""
+    # plain columns, not ORM objects: a page builds one item per row and nothing else
     query = (
-        sa.select(Donation, Account.name, StatementLine.texts)
+        sa.select(
+            Donation.id, Donation.received_at, Donation.currency, Donation.gross, Donation.tag_detail,
+            Account.name, StatementLine.texts,
+        )
         .join(Account, Account.id == Donation.account_id)
         .outerjoin(StatementLine, StatementLine.id == Donation.statement_line_id)
         .where(Donation.destination == Destination.REVIEW.value, Donation.voided_at.is_(None))
@@ -90,20 +94,20 @@ def review_queue(session: Session, *, limit: int = 500, after: tuple[datetime, i
         query = query.where(sa.tuple_(Donation.received_at, Donation.id) > sa.tuple_(*after))
     rows = session.execute(query.order_by(Donation.received_at, Donation.id).limit(limit)).all()
     items = []
-    for donation, account, texts in rows:
-        detail = donation.tag_detail or {}
+    for donation_id, received_at, currency, gross, tag_detail, account, texts in rows:
+        detail = tag_detail or {}
         items.append(
             ReviewItem(
-                donation_id=donation.id,
-                received_at=donation.received_at.date().isoformat(),
+                donation_id=donation_id,
+                received_at=received_at.date().isoformat(),
                 account=account,
-                currency=donation.currency,
-                gross=money.to_string(money.quantize(donation.gross, donation.currency), donation.currency),
+                currency=currency,
+                gross=money.to_string(gross, currency),
                 texts=[tuple(t) for t in (texts or [])],  # type: ignore[misc]
                 reason=str(detail.get("reason") or ""),
                 candidates=list(detail.get("candidates") or []),
                 matches=list(detail.get("matches") or []),
-                moment=donation.received_at,
+                moment=received_at,
             )
         )
     return items
