@@ -196,12 +196,15 @@ def _list(scope: str) -> Any:
         if page is not None and getattr(page, direction)
     }
     invalid = problem is not None or any(form[name].errors for name in form._fields)
+    # each row links to /admin/<scope>/<id>: the route built once, not once a row
+    one = url_for("admin.donation_record", donation_id=1) if scope == "donations" else url_for("admin.line_record", line_id=1)
     body = render_template(
         "admin/records.html",
         scope=scope,
         form=form,
         page=page,
         links=links,
+        record_base=one[: -len("1")],
         problem=problem,
         status_labels=DONATION_STATUS_LABELS,
         kind_labels=DONATION_KIND_LABELS,
