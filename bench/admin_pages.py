@@ -13,7 +13,9 @@ Two databases, built in this run:
 
 Each list page is requested ``--requests`` times by a signed-in treasurer (the
 Flask test client, in this process, after two warm-up requests); the median
-of each is printed for both databases with the ratio big/demo. Target
+of each is printed for both databases with the ratio big/demo and the rows
+each lists (the demo has no statement lines, so its lines pages and note
+searches are empty: there the ratio also measures drawing 50 rows). Target
 (issue 7): every list page within 1.5x of its demo time, because list pages
 read one keyset page and never whole tables. Compare the ratios of one run:
 the absolute times on a shared machine are noise.
@@ -151,12 +153,20 @@ def sign_in(client: Any) -> None:
         raise SystemExit(f"sign-in failed: {done.status_code}")
 
 
-def measure(url: str, instance: Path, requests: int, pages: tuple[tuple[str, str], ...]) -> dict[str, float]:
-    """Median seconds per page."""
+def table_rows(body: bytes) -> int:
+    """Rows a page lists: body rows of its tables, less "nothing here" rows (one cell across)."""
+    rows = 0
+    for tbody in re.findall(rb"<tbody>(.*?)</tbody>", body, re.S):
+        rows += len(re.findall(rb"<tr[ >]", tbody)) - len(re.findall(rb"<td colspan=", tbody))
+    return rows
+
+
+def measure(url: str, instance: Path, requests: int, pages: tuple[tuple[str, str], ...]) -> dict[str, tuple[float, int]]:
+    """Median seconds per page, and the rows it lists."""
     app = make_app(url, instance)
     client = app.test_client()
     sign_in(client)
-    medians: dict[str, float] = {}
+    medians: dict[str, tuple[float, int]] = {}
     for label, path in pages:
         for _ in range(2):
             warm = client.get(path)
@@ -169,7 +179,7 @@ def measure(url: str, instance: Path, requests: int, pages: tuple[tuple[str, str
             response = client.get(path)
             times.append(time.perf_counter() - start)
             assert response.status_code == 200
-        medians[label] = statistics.median(times)
+        medians[label] = (statistics.median(times), table_rows(response.data))
     with app.app_context():
         from tracker.extensions import db
 
@@ -213,15 +223,19 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 for url in urls.values():
                     drop(url)
-    print(f"\n{'page':<26} {'demo ms':>9} {'big ms':>9} {'ratio':>7}  target <= {TARGET}")
+    print(f"\n{'page':<26} {'demo ms':>9} {'big ms':>9} {'ratio':>7}  {'rows':>9}  target <= {TARGET}")
     worst = 0.0
     for label, _path in pages:
         if label not in demo or label not in big:
             continue
-        ratio = big[label] / demo[label]
+        (demo_s, demo_rows), (big_s, big_rows) = demo[label], big[label]
+        ratio = big_s / demo_s
         worst = max(worst, ratio)
         flag = "ok" if ratio <= TARGET else "MISSED"
-        print(f"{label:<26} {demo[label] * 1000:9.1f} {big[label] * 1000:9.1f} {ratio:7.2f}  {flag}")
+        # a page the demo lists (almost) nothing on also measures drawing a full page of rows
+        if ratio > TARGET and demo_rows < big_rows / 2:
+            flag += f" (demo lists {demo_rows} rows)"
+        print(f"{label:<26} {demo_s * 1000:9.1f} {big_s * 1000:9.1f} {ratio:7.2f}  {demo_rows:>4}/{big_rows:<4}  {flag}")
     print(f"\nworst ratio {worst:.2f} ({args.engine}, {args.lines:,} imported lines)")
     return 0
 
