@@ -202,17 +202,21 @@ def test_few_matches_are_read_by_primary_key_and_many_walk_the_time_index(record
 
     few = _page_plan(session, "lines", text="212")
     by_txn = _page_plan(session, "donations", txn_id=TYPED_TXN)
+    assert "ix_donations_statement_line" in by_txn, by_txn
     if engine_name == "postgresql":
         assert "Index Scan using pk_statement_lines" in few, few
-        assert "ix_donations_statement_line" in by_txn, by_txn
-        return  # how PostgreSQL walks many matches depends on its statistics, not on tables this small
-    assert "SEARCH statement_lines USING INTEGER PRIMARY KEY" in few and "ix_statement_lines_occurred_at" not in few, few
-    assert "ix_donations_statement_line" in by_txn, by_txn
+    else:
+        assert "SEARCH statement_lines USING INTEGER PRIMARY KEY" in few and "ix_statement_lines_occurred_at" not in few, few
     monkeypatch.setattr(search_plans, "FEW", 0)
     for scope, index in (("lines", "ix_statement_lines_occurred_at"), ("donations", "ix_donations_received_at")):
-        many = _page_plan(session, scope, text="212")
-        assert f"SCAN {scope if scope == 'donations' else 'statement_lines'} USING INDEX {index}" in many, many
-        assert "TEMP B-TREE FOR ORDER BY" not in many, many
+        many = _page_plan(session, scope, text="212 and")  # two words: PostgreSQL guesses few and would sort a bitmap
+        if engine_name == "postgresql":
+            # the match is checked on each row, never through the index; which way the rows come
+            # (time index or a sort) is the planner's choice, and tables this small are sorted
+            assert "ts_match_vq" in many and "note_search" not in many, many
+        else:
+            assert f"SCAN {scope if scope == 'donations' else 'statement_lines'} USING INDEX {index}" in many, many
+            assert "TEMP B-TREE FOR ORDER BY" not in many, many
 
 
 def test_keyset_pages_cover_every_row_once_under_ties(records: Any, session: Any) -> None:
