@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 
 
 def _lines(values: dict[str, str]) -> str:
@@ -99,13 +100,25 @@ def render_import(result: Any, console: Console | None = None) -> None:
                 highlight=False,
             )
         for kind, n in result.summary.get("unknown_types", {}).items():
-            console.print(_("  %(n)d line(s) of unknown type %(type)s kept as 'other'", n=n, type=kind), highlight=False)
+            message = ngettext(
+                "  %(num)d line of unknown type %(type)s kept as 'other'",
+                "  %(num)d lines of unknown type %(type)s kept as 'other'",
+                n,
+                type=kind,
+            )
+            console.print(message, highlight=False)
         for move in result.summary.get("transitions", []):
             console.print(_("  line %(line)d: status %(old)s -> %(new)s (%(effect)s)", line=move["line"], old=move["from"], new=move["to"], effect=move["effect"]), highlight=False)
         check = result.balance_check or {}
         for cur, info in check.get("currencies", {}).items():
             if info["status"] == "ok":
-                console.print(_("  %(cur)s balance agrees with the provider (%(n)d lines)", cur=cur, n=info["lines_checked"]), highlight=False)
+                message = ngettext(
+                    "  %(cur)s balance agrees with the provider (%(num)d line)",
+                    "  %(cur)s balance agrees with the provider (%(num)d lines)",
+                    info["lines_checked"],
+                    cur=cur,
+                )
+                console.print(message, highlight=False)
             else:
                 mismatch = info.get("first_mismatch")
                 if mismatch:

@@ -33,7 +33,7 @@ def test_list_prints_the_queue_as_json_with_filters_and_pages(app: Any, items: d
     rest = json.loads(invoke(app, "classify", "list", "--json", "--after", str(first["next_after"])).stdout)
     assert len(rest["items"]) == 4
     text = invoke(app, "classify", "list")
-    assert text.exit_code == 0 and "outgoing payment" in text.stdout and "6 item(s) waiting" in text.stderr
+    assert text.exit_code == 0 and "outgoing payment" in text.stdout and "6 items waiting." in text.stderr
     assert invoke(app, "classify", "list", "--account", "Nowhere").exit_code == 1
 
 

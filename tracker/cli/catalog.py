@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from tracker.cli.common import fail_cleanly, parse_date, parse_goal, print_json
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 
 
 @click.group("account", help=_("Accounts where money sits."))
@@ -204,7 +205,15 @@ def campaign_reallocate(tag: str, note: str | None, dry_run: bool, as_json: bool
         return
     for c in changes:
         click.echo(f"{c.donation_id:>7}  {c.received_on}  {c.gross:>10} {c.currency}")
-    click.echo(_("%(n)d donation(s) to re-allocate.", n=len(changes)) if dry_run else _("%(n)d donation(s) re-allocated.", n=len(changes)), err=True)
+    if dry_run:
+        message = ngettext(
+            "%(num)d donation to re-allocate.", "%(num)d donations to re-allocate.", len(changes)
+        )
+    else:
+        message = ngettext(
+            "%(num)d donation re-allocated.", "%(num)d donations re-allocated.", len(changes)
+        )
+    click.echo(message, err=True)
 
 
 @click.group("user", help=_("People who sign in to the admin pages."))

@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from tracker.cli.common import fail_cleanly, print_json
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 from tracker.models import DisbursementCategory
 from tracker.records import LineKind
 
@@ -80,7 +81,9 @@ def classify_list(as_json: bool, account_name: str | None, currency: str | None,
         text = " | ".join(t for _f, t in item.texts)
         if text:
             click.echo(f"         {text!r}")
-    click.echo(_("%(n)d item(s) waiting.", n=len(page.items)), err=True)
+    click.echo(
+        ngettext("%(num)d item waiting.", "%(num)d items waiting.", len(page.items)), err=True
+    )
     if page.next_after is not None:
         click.echo(_("More: --after %(id)d", id=page.next_after), err=True)
 
@@ -129,7 +132,11 @@ def classify_items(
         return
     for d in done:
         click.echo(_("Item %(item)d classified (entry %(entry)d).", item=d.item_id, entry=d.entry_id))
-    click.echo(_("%(n)d item(s) classified; undo one with 'tracker classify undo ENTRY_ID'.", n=len(done)), err=True)
+    click.echo(ngettext(
+        "%(num)d item classified; undo it with 'tracker classify undo ENTRY_ID'.",
+        "%(num)d items classified; undo one with 'tracker classify undo ENTRY_ID'.",
+        len(done),
+    ), err=True)
 
 
 def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
@@ -138,9 +145,10 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
         return
     for item in plan["items"]:
         click.echo(f"{item['item_id']:>7}  {item['date']}  {item['account']:<12} {item['amount']:>12} {item['currency']}  -> {item['to']}")
-    message = _(
-        "Would book %(n)d item(s) as %(choice)s, %(total)s %(cur)s in all; nothing was written.",
-        n=len(plan["items"]), choice=plan["as"], total=plan["total"], cur=plan["currency"],
+    message = ngettext(
+        "Would book %(num)d item as %(choice)s, %(total)s %(cur)s in all; nothing was written.",
+        "Would book %(num)d items as %(choice)s, %(total)s %(cur)s in all; nothing was written.",
+        len(plan["items"]), choice=plan["as"], total=plan["total"], cur=plan["currency"],
     )
     click.echo(message, err=True)
 

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 
 
 @click.command("worker", help=_("Run queued imports: an RQ worker when REDIS_URL is set, else a worker over the job table."))
@@ -28,4 +29,4 @@ def worker_command(burst: bool, poll: int, upload_max_age: int) -> None:
         return
     click.echo(_("Worker %(name)s: polling the job table.", name=jobs.worker_name()), err=True)
     ran = jobs.work(burst=burst, poll=poll, upload_max_age=timedelta(days=upload_max_age))
-    click.echo(_("%(n)d job(s) done.", n=ran), err=True)
+    click.echo(ngettext("%(num)d job done.", "%(num)d jobs done.", ran), err=True)

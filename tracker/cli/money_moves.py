@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from tracker.cli.common import fail_cleanly, parse_date, print_json
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 
 
 @click.group("rule", help=_("Tagging rules: how payment text maps to a campaign."))
@@ -100,7 +101,9 @@ def review_list(as_json: bool) -> None:
         click.echo(f"{item.donation_id:>7}  {item.received_at}  {item.gross:>10} {item.currency}  {item.reason}")
         if text:
             click.echo(f"         {text!r}")
-    click.echo(_("%(n)d donation(s) waiting.", n=len(items)), err=True)
+    click.echo(
+        ngettext("%(num)d donation waiting.", "%(num)d donations waiting.", len(items)), err=True
+    )
 
 
 @review_group.command("assign", help=_("Settle donations to a campaign or to the general fund."))
@@ -115,7 +118,13 @@ def review_assign(donation_ids: tuple[int, ...], tag: str | None, general: bool)
     if bool(tag) == general:
         raise click.UsageError(_("give exactly one of --campaign TAG and --general"))
     done = assign(list(donation_ids), campaign_tag=tag)
-    click.echo(_("%(n)d donation(s) settled to %(to)s.", n=len(done), to=tag or _("the general fund")), err=True)
+    message = ngettext(
+        "%(num)d donation settled to %(to)s.",
+        "%(num)d donations settled to %(to)s.",
+        len(done),
+        to=tag or _("the general fund"),
+    )
+    click.echo(message, err=True)
 
 
 @click.command("retag", help=_("Re-run the tagging rules over donations not settled by hand."))
@@ -133,7 +142,11 @@ def retag_command(dry_run: bool, as_json: bool) -> None:
         return
     for c in changes:
         click.echo(f"{c.donation_id:>7}  {c.gross:>10} {c.currency}  {c.before} -> {c.after}  {c.reason}")
-    message = _("%(n)d donation(s) would change.", n=len(changes)) if dry_run else _("%(n)d donation(s) re-tagged.", n=len(changes))
+    message = (
+        ngettext("%(num)d donation would change.", "%(num)d donations would change.", len(changes))
+        if dry_run
+        else ngettext("%(num)d donation re-tagged.", "%(num)d donations re-tagged.", len(changes))
+    )
     click.echo(message, err=True)
 
 

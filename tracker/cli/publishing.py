@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from tracker.cli.common import fail_cleanly, print_json
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 
 
 @click.command("publish", help=_("Cut every publication that is due (closed months, closed years)."))
@@ -36,7 +37,12 @@ def publish_command(force: bool, verify: bool, as_json: bool) -> None:
         if problems:
             sys.exit(1)
         if not as_json:
-            click.echo(_("Publication chain intact: %(count)d publications.", count=count), err=True)
+            message = ngettext(
+                "Publication chain intact: %(num)d publication.",
+                "Publication chain intact: %(num)d publications.",
+                count,
+            )
+            click.echo(message, err=True)
         return
     reports = publishing.publish(force=force, group=current_app.config["GROUP_NAME"])
     if as_json:

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker import money
 from tracker.errors import NotFound
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 from tracker.models import (
     Account,
     Disbursement,
@@ -102,7 +103,12 @@ def _open_items(session: Session, ids: Sequence[int], *, lock: bool) -> list[Ope
     if not wanted:
         raise FieldConflict(_("Choose at least one item."), "items")
     if len(wanted) > MAX_BULK:
-        raise FieldConflict(_("At most %(n)d items at a time.", n=MAX_BULK), "items")
+        raise FieldConflict(
+            ngettext(
+                "At most %(num)d item at a time.", "At most %(num)d items at a time.", MAX_BULK
+            ),
+            "items",
+        )
     query = sa.select(JournalEntry.id).where(JournalEntry.id.in_(wanted), waiting_clause())
     if lock:
         # a second treasurer classifying the same item waits here, then finds it taken

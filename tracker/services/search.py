@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from tracker import money
 from tracker.errors import TrackerError
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 from tracker.models import (
     Account,
     Campaign,
@@ -142,7 +143,11 @@ def page_size(value: int | None) -> int:
     if value is None:
         return PAGE_SIZE
     if not 1 <= value <= MAX_PAGE_SIZE:
-        raise SearchError("size", _("A page shows from 1 to %(n)d rows.", n=MAX_PAGE_SIZE))
+        raise SearchError("size", ngettext(
+            "A page shows from 1 to %(num)d row.",
+            "A page shows from 1 to %(num)d rows.",
+            MAX_PAGE_SIZE,
+        ))
     return value
 
 
@@ -155,7 +160,11 @@ def note_words(text: str | None) -> list[str]:
         return []
     words = [w.casefold()[:MAX_WORD] for w in _WORD.findall(text)]
     if len(words) > MAX_WORDS:
-        raise SearchError("text", _("Search for at most %(n)d words of a note.", n=MAX_WORDS))
+        raise SearchError("text", ngettext(
+            "Search for at most %(num)d word of a note.",
+            "Search for at most %(num)d words of a note.",
+            MAX_WORDS,
+        ))
     return words
 
 

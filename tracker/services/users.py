@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session
 
 from tracker.errors import Conflict, InputError
 from tracker.i18n import gettext as _
+from tracker.i18n import ngettext
 from tracker.models import PasswordToken, RecoveryCode, Role, User, UserSession
 from tracker.services import audit
 
@@ -121,9 +122,17 @@ def check_password_strength(password: str, *, minimum: int = MIN_PASSWORD, email
         return InputError("password", 0, "password", message)
 
     if len(password) < minimum:
-        raise refuse(_("A password needs at least %(n)d characters.", n=minimum))
+        raise refuse(ngettext(
+            "A password needs at least %(num)d character.",
+            "A password needs at least %(num)d characters.",
+            minimum,
+        ))
     if len(password) > MAX_PASSWORD:
-        raise refuse(_("A password may have at most %(n)d characters.", n=MAX_PASSWORD))
+        raise refuse(ngettext(
+            "A password may have at most %(num)d character.",
+            "A password may have at most %(num)d characters.",
+            MAX_PASSWORD,
+        ))
     folded = password.casefold()
     if folded in common_passwords():
         raise refuse(_("This is one of the most common passwords. Choose another: a few unrelated words work well."))

@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from tracker.errors import MoneyError, NotFound, TrackerError
 from tracker.extensions import db
-from tracker.i18n import gettext
+from tracker.i18n import gettext, ngettext
 from tracker.models import Account, Role
 from tracker.services import classification, corrections, review, review_items
 from tracker.services.classification import ClassifyAs
@@ -155,7 +155,9 @@ def classify_page() -> Any:
             try:
                 if request.form.get("confirm") == "1":
                     done = classification.classify(chosen, _choice(form))
-                    flash(gettext("%(n)d items classified.", n=len(done)))
+                    flash(ngettext(
+                        "%(num)d item classified.", "%(num)d items classified.", len(done)
+                    ))
                     return redirect(url_for("admin.classify_page", **_query(filters)))
                 plan = classification.preview(db.session, chosen, _choice(form))
             except TrackerError as error:

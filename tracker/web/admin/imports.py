@@ -27,7 +27,7 @@ from wtforms.validators import Length, Optional
 
 from tracker.errors import TrackerError
 from tracker.extensions import db
-from tracker.i18n import gettext
+from tracker.i18n import gettext, ngettext
 from tracker.importers import FORMATS, ReadOptions
 from tracker.models import Account, ImportBatch, Job, JobKind, JobStatus, Role, Upload
 from tracker.services import jobs, unit_of_work, uploads
@@ -120,7 +120,9 @@ def imports_page() -> Any:
         if not files:
             form.files.errors = [gettext("Choose at least one file.")]
         elif len(files) > MAX_FILES:
-            form.files.errors = [gettext("At most %(n)d files at a time.", n=MAX_FILES)]
+            form.files.errors = [ngettext(
+                "At most %(num)d file at a time.", "At most %(num)d files at a time.", MAX_FILES
+            )]
         else:
             try:
                 params = form.params()
@@ -160,7 +162,11 @@ def _store_and_preview(files: list[Any], params: dict[str, Any], form: UploadFor
     if refused:
         form.files.errors = refused
     if started:
-        flash(gettext("%(n)d file(s) received and sealed; the preview is being prepared.", n=started))
+        flash(ngettext(
+            "%(num)d file received and sealed; the preview is being prepared.",
+            "%(num)d files received and sealed; the previews are being prepared.",
+            started,
+        ))
     return started
 
 
@@ -300,7 +306,12 @@ def batch_page(batch_id: int) -> Any:
         except TrackerError as exc:
             flash(str(exc))
         else:
-            flash(gettext("Batch %(id)d was undone: %(n)d entries reversed.", id=done.batch_id, n=done.entries_reversed))
+            flash(ngettext(
+                "Batch %(id)d was undone: %(num)d entry reversed.",
+                "Batch %(id)d was undone: %(num)d entries reversed.",
+                done.entries_reversed,
+                id=done.batch_id,
+            ))
         return redirect(url_for("admin.batch_page", batch_id=batch_id))
     blockers = dependents(db.session, batch_id) if batch.status == "committed" else []
     return render_template("admin/batch.html", batch=batch, account=db.session.get(Account, batch.account_id), blockers=blockers, confirm=form)

@@ -29,7 +29,7 @@ from wtforms.validators import Length, Optional
 from tracker import money
 from tracker.errors import MoneyError, NotFound
 from tracker.extensions import db
-from tracker.i18n import gettext
+from tracker.i18n import gettext, ngettext
 from tracker.importers.cells import mark_evidence
 from tracker.models import Account, Campaign, Prisoner, Role
 from tracker.services import record_detail, search
@@ -160,7 +160,11 @@ def _page_args() -> tuple[int, str | None]:
         return search.PAGE_SIZE, None
     try:
         if not text.isdigit() or len(text) > 6:
-            raise search.SearchError("size", gettext("A page shows from 1 to %(n)d rows.", n=search.MAX_PAGE_SIZE))
+            raise search.SearchError("size", ngettext(
+                "A page shows from 1 to %(num)d row.",
+                "A page shows from 1 to %(num)d rows.",
+                search.MAX_PAGE_SIZE,
+            ))
         return search.page_size(int(text)), None
     except search.SearchError as error:
         return search.PAGE_SIZE, str(error)

@@ -26,7 +26,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from tracker.errors import Conflict, TrackerError
 from tracker.extensions import db
-from tracker.i18n import gettext
+from tracker.i18n import gettext, ngettext
 from tracker.models import Campaign, Role
 from tracker.services import review, totals
 from tracker.services.search import Cursor, SearchError, decode_cursor, encode_cursor
@@ -67,7 +67,9 @@ def review_page() -> Any:
             except TrackerError as error:
                 flash(str(error))
             else:
-                flash(gettext("%(n)d donations assigned.", n=len(done)))
+                flash(ngettext(
+                    "%(num)d donation assigned.", "%(num)d donations assigned.", len(done)
+                ))
         return redirect(url_for("admin.review_page"))
     after = None
     token = request.args.get("after", "")
@@ -116,7 +118,9 @@ def retag_page() -> Any:
         except Conflict:
             flash(gettext("The rules or the donations changed since the preview: look at the new preview before applying it."))
         else:
-            flash(gettext("%(n)d donations re-tagged.", n=len(done)))
+            flash(ngettext(
+                "%(num)d donation re-tagged.", "%(num)d donations re-tagged.", len(done)
+            ))
         return redirect(url_for("admin.retag_page"))
     changes = review.retag_preview(db.session)
     return render_template(

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 from tracker.errors import InputError, TrackerError
 from tracker.extensions import db
-from tracker.i18n import gettext
+from tracker.i18n import gettext, ngettext
 from tracker.models import Role, User
 from tracker.services import audit, publishing, users
 from tracker.services.dashboard import dashboard as dashboard_figures
@@ -305,7 +305,7 @@ def publications() -> Any:
     group = current_app.config["GROUP_NAME"]
     if form.validate_on_submit():
         reports = publishing.publish(force=request.form.get("force") == "1", group=group)
-        flash(gettext("%(count)d publications cut.", count=len(reports)))
+        flash(ngettext("%(num)d publication cut.", "%(num)d publications cut.", len(reports)))
         return redirect(url_for("admin.publications"))
     force = request.args.get("force") == "1"
     reports = publishing.preview(db.session, force=force, group=group)
