@@ -196,23 +196,43 @@ def test_reimport_of_a_re_exported_file_changes_no_money(importer: Any, session:
 
 
 def test_a_big_batch_refreshes_the_planner_statistics_before_its_checks(importer: Any, session: Any, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On PostgreSQL the checks before commit are planned for the rows the batch wrote, not the old table sizes."""
+    """On PostgreSQL the checks before commit are planned for the rows the batch wrote, not the old table sizes.
+
+    A dry run: the statistics are read inside the import's transaction, and
+    its rollback takes them back, so no other test's plans see them.
+    """
     from tracker.services import importing
 
     monkeypatch.setattr(importing, "ANALYZE_FROM_LINES", 40)
-    seen: list[str] = []
-    real = importing._refresh_statistics
-    monkeypatch.setattr(importing, "_refresh_statistics", lambda s, lines: (seen.append(str(lines)), real(s, lines)))
-    txs = transactions("en", count=60, seed=5)
-    assert importer(export(txs)).status == "committed"
-    assert seen == ["60"]
-    if engine_name != "postgresql":
-        return
-    for table, model in (("postings", "postings"), ("journal_entries", "journal_entries"), ("statement_lines", "statement_lines")):
-        counted = session.scalar(sa.text(f"SELECT count(*) FROM {model}"))
-        estimated = session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
-        assert estimated == counted > 0, table  # small tables are sampled whole
-    session.rollback()
+    tables = ("postings", "journal_entries", "statement_lines")
+    seen: dict[str, tuple[float, int]] = {}
+    real = importing._verify_batch
+
+    def verify(s: Any, *args: Any, **kwargs: Any) -> None:
+        for table in tables:
+            estimated = s.scalar(sa.text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}) if engine_name == "postgresql" else -1.0
+            seen[table] = (estimated, s.scalar(sa.text(f"SELECT count(*) FROM {table}")))
+        real(s, *args, **kwargs)
+
+    monkeypatch.setattr(importing, "_verify_batch", verify)
+    analysed: list[str] = []
+    catch = lambda *args: analysed.append(args[2]) if args[2].startswith("ANALYZE") else None  # noqa: E731
+    sa.event.listen(session.get_bind(), "before_cursor_execute", catch)
+    try:
+        txs = transactions("en", count=60, seed=5)
+        assert importer(export(txs), dry_run=True).status == "dry_run"
+        assert set(seen) == set(tables) and all(counted > 0 for _, counted in seen.values())
+        if engine_name == "postgresql":
+            assert len(analysed) == 1
+            assert all(estimated == counted for estimated, counted in seen.values()), seen  # small tables are sampled whole
+        else:
+            assert analysed == []  # SQLite plans from its indexes
+        monkeypatch.setattr(importing, "ANALYZE_FROM_LINES", 61)
+        analysed.clear()
+        assert importer(export(txs), dry_run=True).status == "dry_run"
+        assert analysed == []  # a batch below the threshold does not analyse
+    finally:
+        sa.event.remove(session.get_bind(), "before_cursor_execute", catch)
 
 
 def finals_of(txs: list[Tx]) -> dict[str, Decimal]:
