@@ -204,7 +204,7 @@ def test_few_matches_are_read_by_primary_key_and_many_walk_the_time_index(record
     by_txn = _page_plan(session, "donations", txn_id=TYPED_TXN)
     assert "ix_donations_statement_line" in by_txn, by_txn
     if engine_name == "postgresql":
-        assert "Index Scan using pk_statement_lines" in few, few
+        assert "on pk_statement_lines" in few, few  # an index scan or a bitmap of the few ids
     else:
         assert "SEARCH statement_lines USING INTEGER PRIMARY KEY" in few and "ix_statement_lines_occurred_at" not in few, few
     monkeypatch.setattr(search_plans, "FEW", 0)
