@@ -63,21 +63,12 @@ def _probe(session: Session, ids: Any, condition: Any) -> Matches:
 
 def restrict(query: sa.Select[Any], column: Any, matches: Matches) -> sa.Select[Any]:
     """``query`` narrowed to the matching rows, ``column`` holding their ids."""
-    if matches.ids is None:
-        return query.where(matches.condition)
-    if not matches.ids:
-        return query.where(sa.false())
-    return query.where(column.in_(matches.ids))
+    return query.where(_condition(column, matches))
 
 
 def either(query: sa.Select[Any], first: tuple[Any, Matches], second: tuple[Any, Matches]) -> sa.Select[Any]:
-    """``query`` narrowed to rows that match either way (ids of two kinds, or conditions)."""
-    (col_a, a), (col_b, b) = first, second
-    if a.ids is not None and b.ids is not None:
-        if not a.ids and not b.ids:
-            return query.where(sa.false())
-        return query.where(sa.or_(col_a.in_(a.ids), col_b.in_(b.ids)))
-    return query.where(sa.or_(_condition(col_a, a), _condition(col_b, b)))
+    """``query`` narrowed to rows that match either way: (id column, matches) each."""
+    return query.where(sa.or_(_condition(*first), _condition(*second)))
 
 
 def _condition(column: Any, matches: Matches) -> Any:
