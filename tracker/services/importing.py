@@ -217,10 +217,13 @@ def _apply(
             session.info[PAUSE_POINT] = True
             result.batch_id = batch.id
             applier = Applier(session, account, batch.id, staged.filename, who)
-            done_lines = 0
+            done_lines, analyse_at = 0, ANALYZE_FROM_LINES
             for chunk in staged.read_chunks():
                 applier.apply_chunk(chunk)
                 done_lines += len(chunk)
+                if done_lines >= analyse_at:  # each time the batch has doubled (refunds look up earlier gifts)
+                    _refresh_statistics(session, done_lines)
+                    analyse_at = 2 * done_lines
                 if progress:
                     progress("applying", done_lines, staged.lines)
             outcome = applier.outcome
@@ -298,13 +301,17 @@ _BULK_TABLES = ("statement_lines", "raw_rows", "donations", "journal_entries", "
 def _refresh_statistics(session: Session, lines: int) -> None:
     """Let PostgreSQL's planner see the rows this transaction has just written.
 
-    Autovacuum only analyses a table after the rows are committed, so the
-    checks before commit would otherwise be planned for the tables' old
-    sizes: a first import of 200k lines into an empty database sat in its
-    grouped checks for more than 40 minutes (345 s in all with it). ``ANALYZE``
-    inside the transaction samples its own new rows too (a few hundred
-    milliseconds per table). Small batches do not change the plans; SQLite
-    plans from its indexes alone.
+    Autovacuum only analyses a table after the rows are committed (and not
+    at all where it is off), so the batch's own queries would otherwise be
+    planned for the tables' old sizes: a first import of 200k lines into an
+    empty database sat in its grouped checks for more than 40 minutes (345 s
+    in all with this), and at 1M lines the look-ups of earlier gifts for
+    refunds became parallel seq scans of every posting, a second each.
+    ``ANALYZE`` inside the transaction samples its own new rows too (a few
+    hundred milliseconds per table); the import runs it each time the batch
+    has doubled from :data:`ANALYZE_FROM_LINES` lines, and before its
+    checks. Small batches do not change the plans; SQLite plans from its
+    indexes alone.
     """
     if lines < ANALYZE_FROM_LINES or session.get_bind().dialect.name != "postgresql":
         return
