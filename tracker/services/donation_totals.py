@@ -257,16 +257,19 @@ def move(session: Session, donation: Donation, before: Place) -> None:
     _apply(session, changes)
 
 
-def voided(session: Session, which: Any) -> None:
-    """The live donations that ``which`` (a condition on Donation) selects are about to be voided."""
-    changes: dict[Key, Figures] = {}
+def _live_by_key(session: Session, *where: Any) -> Iterator[tuple[Key, int, Decimal]]:
+    """How many live donations, and their gross, per key (of those ``where`` selects)."""
     for destination, campaign_id, currency, count, gross in session.execute(
         sa.select(Donation.destination, Donation.campaign_id, Donation.currency, sa.func.count(), sa.func.sum(Donation.gross))
-        .where(which, Donation.voided_at.is_(None))
+        .where(Donation.voided_at.is_(None), *where)
         .group_by(Donation.destination, Donation.campaign_id, Donation.currency)
     ):
-        changes[(*place(destination, campaign_id), currency)] = Figures(-count, -gross)
-    _apply(session, changes)
+        yield (*place(destination, campaign_id), currency), count, gross
+
+
+def voided(session: Session, which: Any) -> None:
+    """The live donations that ``which`` (a condition on Donation) selects are about to be voided."""
+    _apply(session, {key: Figures(-count, -gross) for key, count, gross in _live_by_key(session, which)})
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -286,20 +289,16 @@ def read(session: Session, destination: Destination | None = None) -> dict[Place
 def recompute(session: Session) -> dict[Key, Figures]:
     """The figures as the donations and postings say (for ``tracker check``)."""
     out: dict[Key, Figures] = defaultdict(Figures)
-    for destination, campaign_id, currency, count, gross in session.execute(
-        sa.select(Donation.destination, Donation.campaign_id, Donation.currency, sa.func.count(), sa.func.sum(Donation.gross))
-        .where(Donation.voided_at.is_(None))
-        .group_by(Donation.destination, Donation.campaign_id, Donation.currency)
-    ):
-        out[(*place(destination, campaign_id), currency)].add(Figures(count, gross))
+    for key, count, gross in _live_by_key(session):
+        out[key].add(Figures(count, gross))
     for destination, campaign_id, currency, role, review, amount in _postings_by_place(session):
         out[(*place(destination, campaign_id), currency)].count(role, amount, review=review)
     return out
 
 
 def stored(session: Session) -> dict[Key, Figures]:
-    """The table as it is, per key."""
-    return {(r.destination, r.campaign_key, r.currency): _figures(r) for r in session.scalars(sa.select(DonationTotal))}
+    """The table as it is, per key (:func:`read`, flat)."""
+    return {(*where, cur): f for where, by_currency in read(session).items() for cur, f in by_currency.items()}
 
 
 def _figures(row: DonationTotal) -> Figures:
