@@ -61,6 +61,14 @@ def _register_extensions(app: Flask) -> None:
         connect_args.setdefault("timeout", 30)
         options["connect_args"] = connect_args
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif uri.startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        # No JIT: the app's queries read a page or a few rows, and compiling them costs 50-100 ms
+        # whenever the planner's estimate for a big table passes jit_above_cost.
+        connect_args["options"] = " ".join(filter(None, (connect_args.get("options"), "-c jit=off")))
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     from tracker.models.note_search import include_name
 
@@ -83,7 +91,11 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _sqlite_pragmas(journal_mode: str, dbapi_connection: Any, _record: Any) -> None:
-    """Durable, foreign-key-checked SQLite (RELIABILITY.md C3)."""
+    """Durable, foreign-key-checked SQLite (RELIABILITY.md C3), with the note index's function."""
+    from tracker.models.note_search import MONTH_TERMS, month_terms
+
+    # the note-search triggers call it on every write of a note (tracker.models.note_search)
+    dbapi_connection.create_function(MONTH_TERMS, 2, month_terms, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute(f"PRAGMA journal_mode = {journal_mode}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -197,56 +197,138 @@ def _page_plan(session: Any, scope: str, **filters: Any) -> str:
     return plan
 
 
-def test_few_matches_are_read_by_primary_key_and_many_walk_the_time_index(records: Any, session: Any, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_few_matches_are_read_by_primary_key_and_many_walk_one_month_of_the_time_index(records: Any, session: Any, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tracker.services import search_plans
 
     few = _page_plan(session, "lines", text="212")
     by_txn = _page_plan(session, "donations", txn_id=TYPED_TXN)
     assert "ix_donations_statement_line" in by_txn, by_txn
+    march = "'2025-03-01 00:00:00+00'::timestamp with time zone"
     if engine_name == "postgresql":
-        assert "on pk_statement_lines" in few, few  # an index scan or a bitmap of the few ids
+        # the few ids by primary key, or one month of the time index: the planner's choice on tables this small
+        assert "on pk_statement_lines" in few or f"occurred_at >= {march}" in few, few
     else:
         assert "SEARCH statement_lines USING INTEGER PRIMARY KEY" in few and "ix_statement_lines_occurred_at" not in few, few
     monkeypatch.setattr(search_plans, "FEW", 0)
-    for scope, index in (("lines", "ix_statement_lines_occurred_at"), ("donations", "ix_donations_received_at")):
+    for scope, index, column in (("lines", "ix_statement_lines_occurred_at", "occurred_at"), ("donations", "ix_donations_received_at", "received_at")):
         many = _page_plan(session, scope, text="212 and")  # two words: PostgreSQL guesses few and would sort a bitmap
         if engine_name == "postgresql":
-            # the match is checked on each row, never through the index; which way the rows come
-            # (time index or a sort) is the planner's choice, and tables this small are sorted
-            assert "ts_match_vq" in many and "note_search" not in many, many
+            # whichever way it reads the month's matches, it reads one month
+            assert f"{column} >= {march}" in many and "Seq Scan" not in many, many
         else:
-            assert f"SCAN {scope if scope == 'donations' else 'statement_lines'} USING INDEX {index}" in many, many
+            # one month of the time index, each row checked against that month's matches
+            assert f"SEARCH {scope if scope == 'donations' else 'statement_lines'} USING INDEX {index} (" in many, many
             assert "TEMP B-TREE FOR ORDER BY" not in many, many
 
 
-def test_keyset_pages_cover_every_row_once_under_ties(records: Any, session: Any) -> None:
-    from tracker.services.search import RecordFilter, decode_cursor, search_donations, search_lines
+def _paged(session: Any, scope: str, f: Any, size: int) -> tuple[list[int], list[int]]:
+    """Every row of a search, page by page forward, and page by page back from the last page."""
+    from tracker.services.search import decode_cursor, search_donations, search_lines
 
-    for scope, search in (("donations", search_donations), ("lines", search_lines)):
-        everything = [r["id"] for r in search(session, RecordFilter(), size=200).rows]
-        seen: list[int] = []
-        pages = []
-        cursor = None
-        while True:
-            page = search(session, RecordFilter(), cursor=cursor, size=2)
-            pages.append(page)
-            seen += [r["id"] for r in page.rows]
-            if page.next is None:
-                break
-            cursor = decode_cursor(page.next, scope)
-        assert seen == everything and len(set(seen)) == len(seen)
-        times = [r["at"] for p in pages for r in p.rows]
-        assert times == sorted(times, reverse=True)
-        assert pages[0].prev is None
+    search = search_donations if scope == "donations" else search_lines
+    pages = []
+    cursor = None
+    while True:
+        page = search(session, f, cursor=cursor, size=size)
+        pages.append(page)
+        if page.next is None:
+            break
+        cursor = decode_cursor(page.next, scope)
+    assert pages[0].prev is None
+    times = [r["at"] for p in pages for r in p.rows]
+    assert times == sorted(times, reverse=True)
+    back = [pages[-1].rows]
+    prev = pages[-1].prev
+    while prev:
+        page = search(session, f, cursor=decode_cursor(prev, scope), size=size)
+        back.append(page.rows)
+        prev = page.prev
+    session.rollback()
+    return [r["id"] for p in pages for r in p.rows], [r["id"] for rows in reversed(back) for r in rows]
+
+
+def test_keyset_pages_cover_every_row_once_under_ties(records: Any, session: Any) -> None:
+    from tracker.services.search import RecordFilter
+
+    for scope in ("donations", "lines"):
+        everything = [r["id"] for r in run(scope, session)]
+        forward, backward = _paged(session, scope, RecordFilter(), 2)
+        assert forward == everything and len(set(forward)) == len(forward)
         # walking back from the last page gives the same pages in reverse
-        back = [pages[-1].rows]
-        prev = pages[-1].prev
-        while prev:
-            page = search(session, RecordFilter(), cursor=decode_cursor(prev, scope), size=2)
-            back.append(page.rows)
-            prev = page.prev
-        assert [r["id"] for rows in reversed(back) for r in rows] == everything
-        session.rollback()
+        assert backward == everything
+
+
+def test_note_words_are_found_month_by_month_across_gaps_and_years(books: Any, session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note index is kept by month: pages that cross months, empty months and a new year lose nothing."""
+    from tracker.services import search_plans, unit_of_work
+    from tracker.services.donations import NewDonation, create_donation
+    from tracker.services.search import RecordFilter
+
+    start = datetime(2024, 11, 30, 23, 59, tzinfo=UTC)  # the last minute of a month, in UTC
+    at = [start + timedelta(days=d) for d in (0, 0, 1, 33, 95, 96, 220)]  # Nov, Nov, Dec (1st), Jan, Mar, Mar, Jul
+    imported(tmp_path, [gift(i, f"parcel {i} for Orlov" if i % 3 else f"letters {i}", minutes=int((t - WHEN).total_seconds() // 60)) for i, t in enumerate(at)])
+    with unit_of_work() as s:
+        cash = books.account("Cash box", "cash")
+        for day in (40, 150):  # February and May: months with no line at all
+            create_donation(s, NewDonation(account=cash, received_at=start + timedelta(days=day), currency="EUR", gross=Decimal("9"), note="parcel money"))
+    session.rollback()
+    everything = {scope: run(scope, session) for scope in ("donations", "lines")}
+    cases = [
+        ("lines", {"text": "parcel"}),
+        ("lines", {"text": "orlov parc"}),
+        ("donations", {"text": "parcel"}),  # lines' notes and a donation's own
+        ("donations", {"text": "parcel", "date_from": date(2024, 12, 1), "date_to": date(2025, 3, 5)}),
+        ("lines", {"text": "letters"}),
+        ("lines", {"text": "nowhere"}),
+    ]
+    for scope, filters in cases:
+        f = RecordFilter(**filters)
+        words = f.text.split()
+        low, high = f.date_from or date.min, f.date_to or date.max
+        expected = [
+            r["id"] for r in everything[scope]
+            if all(any(w.startswith(word) for w in (r["note"] or "").casefold().replace(",", " ").split()) for word in words)
+            and low <= r["at"].date() <= high
+        ] if scope == "lines" else None
+        for few in (1000, 0):  # ids, or each month walked
+            monkeypatch.setattr(search_plans, "FEW", few)
+            found = [r["id"] for r in run(scope, session, **filters)]
+            if expected is not None:
+                assert found == expected, (filters, few)
+            for size in (1, 2, 3):
+                assert _paged(session, scope, f, size) == (found, found), (filters, few, size)
+    counts = [len(run(scope, session, **filters)) for scope, filters in cases]
+    assert counts == [4, 4, 6, 3, 3, 0]
+
+
+def test_note_index_keeps_each_word_under_its_rows_month(records: Any, session: Any) -> None:
+    """The index follows the row: a line whose time moves is found in its new month only;
+    ``tracker check`` says when a gift's time and its line's differ (the search relies on it)."""
+    from tracker.models import Donation, StatementLine
+    from tracker.models.note_search import month_key, month_terms
+    from tracker.services import unit_of_work
+    from tracker.services.checks import check_ledger
+
+    assert month_key(datetime(2024, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-3)))) == "202501"
+    assert month_terms("Пенза, 205 foo_bar", "2025-03-14 10:00:00.000000") == "202503Пенза 202503205 202503foo 202503bar"
+    assert month_terms(None, "2025-03-14 10:00:00.000000") is None
+    with pytest.raises(ValueError):
+        month_terms("x", "14/03/2025")
+    assert _fts_count(session, "пенза") == 1 and _fts_count(session, "пенза", "202505") == 0
+    assert check_ledger(session).violations == []
+    session.rollback()
+    with unit_of_work() as s:
+        line = s.scalar(sa.select(StatementLine).where(StatementLine.gross == Decimal("35")))
+        line.occurred_at = datetime(2025, 5, 2, tzinfo=UTC)
+    assert _fts_count(session, "пенза") == 0 and _fts_count(session, "пенза", "202505") == 1
+    assert [v.rule for v in check_ledger(session).violations] == ["donation-time"]
+    session.rollback()
+    with unit_of_work() as s:
+        gift = s.scalar(sa.select(Donation).where(Donation.gross == Decimal("35")))
+        gift.received_at = datetime(2025, 5, 2, tzinfo=UTC)
+    assert check_ledger(session).violations == []
+    assert [r["gross"] for r in run("donations", session, text="пенза")] == ["35.00"]
+    session.rollback()
 
 
 def test_bad_filters_and_cursors_are_clear_errors(records: Any, session: Any, app: Any) -> None:
@@ -306,13 +388,15 @@ def test_search_reads_one_page_not_the_table(records: Any, session: Any) -> None
 # --- retention purge -----------------------------------------------------------------------
 
 
-def _fts_count(session: Any, word: str) -> int:
+def _fts_count(session: Any, word: str, month: str = "202503") -> int:
+    """Lines the note index holds ``word`` for, in ``month`` (the fixture's first month)."""
     if session.get_bind().dialect.name == "postgresql":
-        from tracker.models.note_search import LINE_TSVECTOR
+        from tracker.models.note_search import LINE_TERMS
 
-        count = session.scalar(sa.text(f"SELECT count(*) FROM statement_lines WHERE {LINE_TSVECTOR} @@ to_tsquery('simple', :w)"), {"w": word})
+        terms = LINE_TERMS.format(table="statement_lines")
+        count = session.scalar(sa.text(f"SELECT count(*) FROM statement_lines WHERE {terms} @@ to_tsquery('simple', :w)"), {"w": month + word})
     else:
-        count = session.scalar(sa.text("SELECT count(*) FROM statement_line_notes WHERE statement_line_notes MATCH :w"), {"w": f'"{word}"'})
+        count = session.scalar(sa.text("SELECT count(*) FROM statement_line_notes WHERE statement_line_notes MATCH :w"), {"w": f'"{month}{word}"'})
     session.rollback()
     return int(count)
 

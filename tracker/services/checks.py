@@ -13,7 +13,9 @@ but the split function:
    shares, and its funds fit its destination;
 6. refunds, reversals and chargebacks of a donation follow rule 3: each
    fund's part is the split of the total returned so far minus the earlier
-   parts, never above what the fund got.
+   parts, never above what the fund got;
+7. an imported donation was received when its statement line occurred (the
+   note search finds a gift by its line's words in its own month).
 
 Donations are checked in chunks, so memory stays bounded on large ledgers.
 
@@ -45,6 +47,7 @@ from tracker.models import (
     LedgerAccount,
     Posting,
     PostingRole,
+    StatementLine,
 )
 from tracker.services import donation_totals, totals
 from tracker.services.ledger import REFUND_KINDS, Basis, allocation_shares
@@ -110,6 +113,7 @@ def check_ledger(session: Session, *, limit: int = 200) -> CheckReport:
     _check_balance_table(session, add)
     _check_zero_sum(session, add)
     _check_donation_totals(session, add)
+    _check_donation_times(session, add)
     _check_donations(session, add)
     return CheckReport(entries, postings, donations, found)
 
@@ -214,6 +218,18 @@ def _check_donation_totals(session: Session, add: Any) -> None:
     for cur in sorted(set(fast) | set(slow)):
         if fast.get(cur, money.ZERO) != slow.get(cur, money.ZERO):
             add("donation-totals", f"unclassified {cur}: {fast.get(cur, money.ZERO)} from the running figures, {slow.get(cur, money.ZERO)} from the postings")
+
+
+def _check_donation_times(session: Session, add: Any) -> None:
+    off = session.execute(
+        sa.select(Donation.id, Donation.statement_line_id)
+        .join(StatementLine, StatementLine.id == Donation.statement_line_id)
+        .where(Donation.received_at != StatementLine.occurred_at)
+        .order_by(Donation.id)
+        .limit(50)
+    )
+    for donation_id, line_id in off:
+        add("donation-time", f"donation {donation_id} was not received when its statement line {line_id} occurred")
 
 
 def _donation_chunks(session: Session) -> Iterator[tuple[int, int]]:

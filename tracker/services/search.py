@@ -10,7 +10,9 @@
   (:mod:`tracker.models.note_search`): every word must match, as a prefix.
 - Both ask their index for the matching ids first
   (:mod:`tracker.services.search_plans`): a few are read by id, many are
-  checked row by row down the time index.
+  checked row by row down the time index. Note words are asked one month at
+  a time, newest first, until the page is full: the note index is kept by
+  month, so a common word costs one month's matches, not all of them.
 - :func:`search_donations` / :func:`search_lines` return one page ordered by
   time then id, newest first, and opaque signed cursors for the next and
   previous pages (keyset: no OFFSET, nothing loaded beyond one page).
@@ -20,7 +22,6 @@ May import: models, :mod:`tracker.money`, services (keys, search_plans), itsdang
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -48,6 +49,7 @@ from tracker.models import (
     RawRow,
     StatementLine,
 )
+from tracker.models.note_search import WORD
 from tracker.records import LineKind, LineStatus
 from tracker.services import search_plans as plans
 from tracker.services.keys import server_keys
@@ -63,7 +65,6 @@ DONATION_KINDS = tuple(o.value for o in DonationOrigin)
 LINE_STATUSES = tuple(s.value for s in LineStatus)
 LINE_KINDS = tuple(k.value for k in LineKind)
 
-_WORD = re.compile(r"\w+")
 
 
 class SearchError(TrackerError):
@@ -155,10 +156,10 @@ def page_size(value: int | None) -> int:
 
 
 def note_words(text: str | None) -> list[str]:
-    """The words of a note query (letters and digits, any script), lower-cased."""
+    """The words of a note query (letters and digits, any script, split as the index splits), lower-cased."""
     if not text:
         return []
-    words = [w.casefold()[:MAX_WORD] for w in _WORD.findall(text)]
+    words = [w.lower()[:MAX_WORD] for w in WORD.findall(text)]
     if len(words) > MAX_WORDS:
         raise SearchError("text", ngettext(
             "Search for at most %(num)d word of a note.",
@@ -234,7 +235,9 @@ def _page(
     scope: str,
     cursor: Cursor | None,
     size: int,
+    by_words: tuple[list[plans.NoteIndex], list[str], tuple[datetime | None, datetime | None]] | None = None,
 ) -> tuple[list[Any], str | None, str | None]:
+    """One page of ``query`` from ``cursor``; ``by_words``: (indexes, words, date bounds) to walk by month."""
     backwards = cursor is not None and cursor.direction == "prev"
     if cursor is not None:
         here = sa.tuple_(time_col, id_col)
@@ -244,7 +247,14 @@ def _page(
     if session.get_bind().dialect.name == "postgresql":
         # one page of rows: starting parallel workers costs more than the walk they would share
         session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    rows = list(session.execute(query.order_by(*order).limit(size + 1)).all())
+    if by_words is None:
+        rows = list(session.execute(query.order_by(*order).limit(size + 1)).all())
+    else:
+        indexes, words, bounds = by_words
+        rows = plans.by_month(
+            session, query.order_by(*order), time_col, indexes, words,
+            limit=size + 1, newer=backwards, at=cursor.at if cursor else None, bounds=bounds,
+        )
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
@@ -330,13 +340,10 @@ def search_donations(
             raise SearchError("kind", _("Unknown kind."))
         query = query.where(Donation.origin == f.kind)
     words = note_words(f.text)
-    if words:
-        query = plans.either(
-            query,
-            (Donation.statement_line_id, plans.lines_by_words(session, words, Donation.statement_line_id)),
-            (Donation.id, plans.donations_by_words(session, words)),
-        )
-    rows, after, before = _page(session, query, Donation.received_at, Donation.id, "donations", cursor, size)
+    # an imported gift is received when its line occurred: both are in the same month's index
+    indexes = [plans.line_notes(Donation.statement_line_id), plans.donation_notes()]
+    walk = (indexes, words, (start, end)) if words else None
+    rows, after, before = _page(session, query, Donation.received_at, Donation.id, "donations", cursor, size, walk)
     return Page(
         [
             {
@@ -422,9 +429,8 @@ def search_lines(
             raise SearchError("kind", _("Unknown kind."))
         query = query.where(StatementLine.kind == f.kind)
     words = note_words(f.text)
-    if words:
-        query = plans.restrict(query, StatementLine.id, plans.lines_by_words(session, words))
-    rows, after, before = _page(session, query, StatementLine.occurred_at, StatementLine.id, "lines", cursor, size)
+    walk = ([plans.line_notes()], words, (start, end)) if words else None
+    rows, after, before = _page(session, query, StatementLine.occurred_at, StatementLine.id, "lines", cursor, size, walk)
     return Page(
         [
             {
