@@ -143,6 +143,10 @@ def build(url: str, instance: Path, export: Path | None) -> dict[str, Any]:
             facts["import_seconds"] = time.perf_counter() - start
             facts["import"] = result.status
             facts["lines"] = result.counts.new
+        if db.engine.dialect.name == "postgresql":
+            # what autovacuum does on a server that has it on (this machine's has it off)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
         db.session.remove()
         db.engine.dispose()
     return facts
