@@ -28,6 +28,26 @@ def test_sqlite_pragmas_and_immediate_writes(app, session, engine_name) -> None:
     assert "BEGIN IMMEDIATE" in statements
 
 
+def test_postgresql_runs_pages_without_jit_or_parallel_workers(app, session, engine_name) -> None:
+    """Web requests read a page: no JIT anywhere, no parallel workers inside a request."""
+    from tracker.extensions import db
+
+    if engine_name != "postgresql":
+        assert db.engine.dialect.name == "sqlite"
+        return
+    session.rollback()
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        # where the value outside a request comes from: the server (default or its configuration)
+        outside = conn.exec_driver_sql("SELECT source FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'").scalar()
+    with app.test_request_context("/admin/"):
+        assert session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "0"
+        session.rollback()
+        assert session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "0"  # every transaction
+        session.rollback()
+    assert outside in ("default", "configuration file")  # imports, checks and exports keep the server's
+
+
 def test_money_round_trips_exactly_and_sums_as_integers(app, books, session) -> None:
     from tracker.models import Posting
 

@@ -244,9 +244,6 @@ def _page(
         mark = sa.tuple_(sa.literal(cursor.at, time_col.type), sa.literal(cursor.id, id_col.type))
         query = query.where(here > mark if backwards else here < mark)
     order = (time_col.asc(), id_col.asc()) if backwards else (time_col.desc(), id_col.desc())
-    if session.get_bind().dialect.name == "postgresql":
-        # one page of rows: starting parallel workers costs more than the walk they would share
-        session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     if by_words is None:
         rows = list(session.execute(query.order_by(*order).limit(size + 1)).all())
     else:

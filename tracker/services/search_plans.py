@@ -10,17 +10,26 @@ So the search first asks that index for at most :data:`FEW` + 1 ids:
 - **few** (a transaction id, a rare word): the page reads just those rows by
   primary key and sorts them, whatever the table's size;
 - **many** (a word in every tenth note): the page walks the time index and
-  checks each row, and fills after a short walk because matches are common.
+  checks each row against the match set, and fills after a short walk
+  because matches are common.
 
 :class:`Matches` carries either the ids or the row condition, and
 :func:`restrict` applies it to a query. Both answers are the same rows; the
 tests run every search both ways.
 
-- PostgreSQL: GIN expression indexes over ``to_tsvector('simple', ...)``
-  (:mod:`tracker.models.note_search`); the row condition is the same match
-  through ``ts_match_vq``, evaluated on the row in hand.
-- SQLite: contentless FTS5 tables whose rowid is the row's id; the row
-  condition is membership in the FTS5 match.
+Note words go further: the note index keeps each word under its row's month
+(:mod:`tracker.models.note_search`), and :func:`by_month` asks it one month at
+a time, newest first. A probe finds the next month that matches (one query
+for up to a year of months), and the page query reads that month alone, few
+or many as above. So even the match set of a common word is one month's,
+and a search costs the same in a table of a million lines as in one of a
+month's: what grows is the number of months walked past without a match.
+
+- PostgreSQL: GIN expression indexes over ``tracker_month_terms(to_tsvector
+  ('simple', ...), time)``;
+- SQLite: contentless FTS5 tables whose rowid is the row's id, the month
+  before each word; the row condition walks the column (``+ 0``) so the
+  month's time index drives the page.
 
 May import: models, SQLAlchemy.
 """
@@ -45,8 +54,8 @@ from tracker.models.note_search import (
     month_key,
 )
 
-#: An index that names at most this many rows has them read by id; beyond it,
-#: the page walks the time index instead.
+#: An index that names at most this many rows (of a month, for note words) has them read
+#: by id; beyond it, the page walks the time index instead.
 FEW = 1000
 
 
@@ -174,15 +183,20 @@ def _month_condition(postgresql: bool, n: int, index: NoteIndex, words: Sequence
     """The index's matches in ``month`` as a condition on its column: few by id, many by membership.
 
     For many, the set is one month's matches, however many months the table
-    holds. On SQLite the column is walked (``+ 0``: no index can drive it),
-    so the page follows the month's time index and checks each row.
+    holds, and the page follows the month's time index, checking each row
+    against it: the column walked (``+ 0``: no index can drive it) on SQLite,
+    the set kept whole on PostgreSQL.
     """
     if len(ids) <= FEW:
         return index.column.in_(ids)
-    column = index.column if postgresql else index.column + 0
     param = f"words_page_{n}"
     matched = sa.text(_match_sql(postgresql, index, param)).bindparams(**{param: _match_words(postgresql, words, month)})
-    return column.in_(matched.columns(sa.column("id", sa.Integer)))
+    matched_ids = matched.columns(sa.column("id", sa.Integer))
+    if postgresql:
+        # inside COALESCE, PostgreSQL keeps the IN as a hashed set the walk checks each row
+        # against; at the top of WHERE it would join every match (4k a month) and sort them
+        return sa.func.coalesce(index.column.in_(matched_ids), sa.false())
+    return (index.column + 0).in_(matched_ids)
 
 
 def _month_start(at: datetime) -> datetime:
