@@ -231,22 +231,22 @@ def _plans(statements: list[tuple[str, Any]]) -> list[str]:
     ]
 
 
-def test_the_queue_starts_from_the_review_items_index(app: Any, items: dict[str, int]) -> None:  # noqa: F811
-    """Pages, filters and currencies read the small partial index of review items (the waiting
-    clause states its predicate word for word), never the review fund's postings: on a big
-    ledger those are the largest set there is."""
+def test_the_queue_reads_its_own_table_of_open_items(app: Any, items: dict[str, int]) -> None:  # noqa: F811
+    """Pages, filters and currencies read the table of open items (kept by the ledger's writer),
+    never every review item ever booked nor the review fund's postings: on a big ledger those
+    are the largest sets there are. ``tracker check`` finds the table in step throughout."""
     from tracker.extensions import db
     from tracker.models import Account
     from tracker.services import classification as c
+    from tracker.services.checks import check_ledger
     from tracker.services.review_items import open_currencies, open_items
 
     with app.app_context():
         paypal = db.session.scalar(sa.select(Account.id).where(Account.name == "PayPal"))
         statements: list[tuple[str, Any]] = []
-        wanted = ("AS MATERIALIZED", "DISTINCT postings.currency")
 
         def seen(_conn: Any, _cursor: Any, sql: str, params: Any, *_rest: Any) -> None:
-            if any(w in sql for w in wanted):
+            if "FROM open_review_items" in sql:
                 statements.append((sql, params))
 
         sa.event.listen(db.engine, "before_cursor_execute", seen)
@@ -260,11 +260,18 @@ def test_the_queue_starts_from_the_review_items_index(app: Any, items: dict[str,
             sa.event.remove(db.engine, "before_cursor_execute", seen)
         assert len(statements) == 4
         for plan in _plans(statements):
-            assert "ix_journal_entries_waiting" in plan, plan
+            assert "ix_open_review_items" in plan or "pk_open_review_items" in plan, plan
             assert "ix_postings_ledger_currency" not in plan, plan
+            assert "SCAN journal_entries" not in plan and "Seq Scan on journal_entries" not in plan, plan
         db.session.rollback()
-        c.classify([items["usd"]], c.Choice(c.ClassifyAs.ACCOUNT, account="Bank"))
+        assert check_ledger(db.session).violations == []
+        done = c.classify([items["usd"]], c.Choice(c.ClassifyAs.ACCOUNT, account="Bank"))
         assert open_currencies(db.session) == ["EUR"]
+        assert check_ledger(db.session).violations == []
+        db.session.rollback()
+        c.undo(done[0].entry_id)
+        assert open_currencies(db.session) == ["EUR", "USD"]
+        assert check_ledger(db.session).violations == []
         db.session.rollback()
 
 

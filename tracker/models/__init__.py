@@ -19,18 +19,19 @@ from tracker.models.events import Event
 from tracker.models.jobs import Job, JobKind, JobStatus, Upload, UploadChunk
 from tracker.models.ledger import (
     Balance,
-    DonationTotal,
     Destination,
     Disbursement,
     DisbursementCategory,
     Donation,
     DonationOrigin,
+    DonationTotal,
     EntryKind,
     Fund,
     FundKind,
     JournalEntry,
     LedgerAccount,
     LedgerKind,
+    OpenReviewItem,
     Posting,
     PostingRole,
 )
@@ -41,7 +42,14 @@ from tracker.models.publications import (
     PublishedDonation,
     Setting,
 )
-from tracker.models.statements import Account, BatchStatus, ImportBatch, RawRow, StatementLine, StatementLineVersion
+from tracker.models.statements import (
+    Account,
+    BatchStatus,
+    ImportBatch,
+    RawRow,
+    StatementLine,
+    StatementLineVersion,
+)
 from tracker.models.users import PasswordToken, RecoveryCode, Role, User, UserSession
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "AuditEvent",
     "Balance",
     "DonationTotal",
+    "OpenReviewItem",
     "BatchStatus",
     "Campaign",
     "CampaignPrisoner",

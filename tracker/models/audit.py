@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.extensions import db
 from tracker.dbtypes import utcnow
+from tracker.extensions import db
 
 
 class AuditEvent(db.Model):

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import db
 from tracker.dbtypes import Weight, currency_check, enum_check, utcnow
+from tracker.extensions import db
 
 
 class Prisoner(db.Model):

@@ -12,8 +12,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.extensions import db
 from tracker.dbtypes import utcnow
+from tracker.extensions import db
 
 
 class Event(db.Model):

@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import db
 from tracker.dbtypes import currency_check, currency_column, enum_check, utcnow
+from tracker.extensions import db
 
 
 class LedgerKind(enum.StrEnum):
@@ -229,6 +229,28 @@ class Destination(enum.StrEnum):
     CAMPAIGN = "campaign"
     GENERAL = "general"
     REVIEW = "review"
+
+
+class OpenReviewItem(db.Model):
+    """A review item nothing resolves yet: the classification queue, one row per open item.
+
+    Kept by :mod:`tracker.services.ledger` in the same transaction as the
+    entries (like :class:`Balance`), from the definition in
+    :mod:`tracker.services.open_items`, so the queue's pages and counts read
+    the open items only, never every item ever classified; ``tracker check``
+    recomputes it. ``currency`` is that of the item's review-fund posting.
+    """
+
+    __tablename__ = "open_review_items"
+    __table_args__ = (
+        currency_check(),
+        sa.Index("ix_open_review_items_time", "occurred_at", "entry_id"),
+        sa.Index("ix_open_review_items_currency", "currency"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("journal_entries.id"), primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime]
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
 
 
 class DonationTotal(db.Model):

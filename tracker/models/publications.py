@@ -15,8 +15,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.extensions import db
 from tracker.dbtypes import enum_check, utcnow
+from tracker.extensions import db
 
 
 class PublicationKind(enum.StrEnum):

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import db
 from tracker.dbtypes import currency_check, currency_column, enum_check, utcnow
+from tracker.extensions import db
 from tracker.records import LineKind, LineStatus, Provider
 
 

@@ -11,8 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.extensions import db
 from tracker.dbtypes import enum_check, utcnow
+from tracker.extensions import db
 
 
 class Role(enum.StrEnum):

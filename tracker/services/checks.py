@@ -15,11 +15,13 @@ but the split function:
    fund's part is the split of the total returned so far minus the earlier
    parts, never above what the fund got;
 7. an imported donation was received when its statement line occurred (the
-   note search finds a gift by its line's words in its own month).
+   note search finds a gift by its line's words in its own month);
+8. the classification queue's table lists exactly the open review items.
 
 Donations are checked in chunks, so memory stays bounded on large ledgers.
 
-May import: models, :mod:`tracker.money`, the ledger service's pure helpers.
+May import: models, :mod:`tracker.money`, the ledger service's pure helpers, services
+(donation_totals, open_items, totals).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from tracker.models import (
     PostingRole,
     StatementLine,
 )
-from tracker.services import donation_totals, totals
+from tracker.services import donation_totals, open_items, totals
 from tracker.services.ledger import REFUND_KINDS, Basis, allocation_shares
 
 CHUNK = 5000
@@ -114,6 +116,8 @@ def check_ledger(session: Session, *, limit: int = 200) -> CheckReport:
     _check_zero_sum(session, add)
     _check_donation_totals(session, add)
     _check_donation_times(session, add)
+    for message in open_items.differences(session):
+        add("open-items", message)
     _check_donations(session, add)
     return CheckReport(entries, postings, donations, found)
 

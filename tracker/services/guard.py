@@ -21,7 +21,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from tracker.errors import InvariantError
 
-PROTECTED_TABLES = frozenset({"postings", "journal_entries", "balances", "donation_totals"})
+PROTECTED_TABLES = frozenset({"postings", "journal_entries", "balances", "donation_totals", "open_review_items"})
 
 _inside_writer: ContextVar[bool] = ContextVar("tracker_ledger_writer", default=False)
 _installed = False

@@ -4,7 +4,9 @@
 and balances. It refuses an entry whose postings do not sum to zero per
 currency, or whose amounts are not exact in their currency, before anything is
 written; it writes in bulk and updates the balance table in the same
-transaction (upsert with addition, so concurrent writers never lose an update).
+transaction (upsert with addition, so concurrent writers never lose an update),
+with the donation figures (:mod:`tracker.services.donation_totals`) and the
+classification queue's table of open items (:mod:`tracker.services.open_items`).
 
 Also here: ledger accounts and the singleton funds, balances, and the shares
 an allocating entry records (:class:`Basis`). The templates that build entries
@@ -14,7 +16,8 @@ funds' ledger account ids, whose order is the deterministic tie-break of
 
 Everything here only flushes; the calling service owns the transaction.
 
-May import: models, :mod:`tracker.money`, :mod:`tracker.errors`.
+May import: models, :mod:`tracker.money`, :mod:`tracker.errors`, services (bulk,
+donation_totals, open_items).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tracker import money
+from tracker.dbtypes import utcnow
 from tracker.errors import InvariantError, MoneyError, UnbalancedEntry
 from tracker.models import (
     Balance,
@@ -44,8 +48,7 @@ from tracker.models import (
     Posting,
     PostingRole,
 )
-from tracker.dbtypes import utcnow
-from tracker.services import bulk, donation_totals
+from tracker.services import bulk, donation_totals, open_items
 from tracker.services.guard import ledger_writer
 
 ZERO = money.ZERO
@@ -196,6 +199,7 @@ def write_entries(
                 )
                 deltas[(leg.ledger_account_id, leg.currency)] += leg.amount
         bulk.insert_rows(session, _POSTINGS, postings)
+        open_items.sync(session, ((entry_id, row["kind"], row["resolves_entry_id"]) for entry_id, row in zip(ids, rows, strict=True)))
         donation_totals.add_entries(
             session,
             ((spec.donation_id, [(g.ledger_account_id, g.currency, g.amount, g.role.value) for g in legs]) for spec, legs in zip(specs, checked, strict=True)),

@@ -2,16 +2,15 @@
 
 An import books what it cannot place (outgoing payments, fee-only lines,
 unknown kinds, pending money in, a refund whose donation never arrived, an
-account's opening balance) against the review fund: a *review item*, an entry
-of kind UNCLASSIFIED or OPENING_BALANCE, or a REFUND/CHARGEBACK without a
-donation. An item is open while nothing resolves it: an entry that names it in
-``resolves_entry_id`` takes it off the queue, unless that entry was itself
-undone (named by a correction), which puts the item back.
+account's opening balance) against the review fund: a *review item*. Which
+items are open is defined in :mod:`tracker.services.open_items`, which also
+keeps the table the queue reads (one row per open item, in time order).
 
 Read-only: listing with keyset pages and filters, loading items by id, and the
 funds money can be assigned to. :mod:`tracker.services.classification` books.
 
-May import: models, :mod:`tracker.money`, :mod:`tracker.i18n`, the ledger service.
+May import: models, :mod:`tracker.money`, :mod:`tracker.i18n`, the ledger service,
+:mod:`tracker.services.open_items`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tracker import money
 from tracker.i18n import gettext as _
@@ -34,54 +33,18 @@ from tracker.models import (
     Fund,
     FundKind,
     JournalEntry,
+    OpenReviewItem,
     Posting,
     Prisoner,
     StatementLine,
 )
 from tracker.services import ledger
 
+# the definition of an open item lives with the table that lists them; callers import it here too
+from tracker.services.open_items import ITEM_KINDS, ORPHAN_KINDS, open_clause, waiting_clause  # noqa: F401
+
 #: The kind shown (and filtered on) for an account's opening balance, which has no line.
 OPENING = "opening_balance"
-
-
-#: The resolvers of an entry, and the undoing of a resolver, in :func:`open_clause`: made
-#: once (an alias copies every column of the table, a few milliseconds a page) and each
-#: used only in its own EXISTS.
-_RESOLVER, _UNDO = aliased(JournalEntry, name="resolver"), aliased(JournalEntry, name="resolver_undo")
-
-
-def open_clause(entry: Any = JournalEntry) -> Any:
-    """``entry`` has no live resolver: none, or only resolvers that were themselves undone."""
-    resolver, undo = _RESOLVER, _UNDO
-    return ~sa.exists().where(
-        resolver.resolves_entry_id == entry.id,
-        ~sa.exists().where(undo.resolves_entry_id == resolver.id),
-    )
-
-
-#: Entry kinds whose money waits in the review fund by themselves.
-ITEM_KINDS = (EntryKind.UNCLASSIFIED.value, EntryKind.OPENING_BALANCE.value)
-#: Entry kinds whose money waits there only without a donation (money back never taken in).
-ORPHAN_KINDS = (EntryKind.REFUND.value, EntryKind.CHARGEBACK.value)
-
-
-def _literals(values: Sequence[str]) -> list[Any]:
-    return [sa.literal(v, literal_execute=True) for v in values]
-
-
-def waiting_clause(entry: Any = JournalEntry) -> Any:
-    """Entries whose money waits in the review fund for a treasurer (open or not).
-
-    Written exactly as the partial index ``ix_journal_entries_waiting`` states
-    it, with the kinds as literals: an engine reads a partial index only for a
-    query whose condition implies the index's (SQLite: contains it term by
-    term), and the first term lets SQLite seek that index by kind instead of
-    walking every refund or every entry without a donation.
-    """
-    return sa.and_(
-        entry.kind.in_(_literals(ITEM_KINDS + ORPHAN_KINDS)),
-        sa.or_(entry.kind.in_(_literals(ITEM_KINDS)), entry.donation_id.is_(None)),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,54 +170,46 @@ def open_items(
     after: int | None = None,
     limit: int = 50,
 ) -> ItemPage:
-    """Open review items, oldest first, paginated by (date, id) after the item ``after``."""
-    review_la = ledger.review_fund(session).ledger_account_id
-    query = sa.select(JournalEntry.id, JournalEntry.occurred_at).where(
-        waiting_clause(), open_clause()
-    )
+    """Open review items, oldest first, paginated by (date, id) after the item ``after``.
+
+    Read from the table of open items (:mod:`tracker.services.open_items`), in
+    its (time, id) order: a page costs a page, however many items were ever
+    classified.
+    """
+    item = OpenReviewItem
+    query = sa.select(item.entry_id)
     if account_id is not None:
         account = session.get(Account, account_id)
         if account is None:
             return ItemPage([], None)
-        # "+ 0" here and below: look each item's own postings up by entry, never
-        # all the postings of an account (engines without statistics would)
+        # "+ 0": look each item's own postings up by entry, never all the postings
+        # of an account (engines without statistics would)
         query = query.where(
             sa.exists().where(
-                Posting.entry_id == JournalEntry.id,
+                Posting.entry_id == item.entry_id,
                 Posting.ledger_account_id + 0 == account.asset_ledger_id,
             )
         )
     if currency:
-        query = query.where(
-            sa.exists().where(
-                Posting.entry_id == JournalEntry.id,
-                Posting.ledger_account_id + 0 == review_la,
-                Posting.currency == currency,
-            )
-        )
+        query = query.where(item.currency == currency)
     if kind == OPENING:
-        query = query.where(JournalEntry.kind == EntryKind.OPENING_BALANCE.value)
+        query = query.where(
+            sa.exists().where(JournalEntry.id == item.entry_id, JournalEntry.kind == EntryKind.OPENING_BALANCE.value)
+        )
     elif kind:
         query = query.where(
             sa.exists().where(
-                StatementLine.id == JournalEntry.statement_line_id, StatementLine.kind == kind
+                JournalEntry.id == item.entry_id,
+                StatementLine.id == JournalEntry.statement_line_id,
+                StatementLine.kind == kind,
             )
         )
     if after is not None:
         anchor = session.scalar(sa.select(JournalEntry.occurred_at).where(JournalEntry.id == after))
         if anchor is not None:
             # a plain tuple on the right: its values are bound with the columns' types
-            position = sa.tuple_(JournalEntry.occurred_at, JournalEntry.id)
-            query = query.where(position > (anchor, after))
-    # Every open item the filters leave (read from the small index of review
-    # items), then a page of them: asked only for "the first page in time
-    # order", PostgreSQL would walk all entries by time looking for the items.
-    found = query.cte("found").prefix_with("MATERIALIZED")
-    ids = list(
-        session.scalars(
-            sa.select(found.c.id).order_by(found.c.occurred_at, found.c.id).limit(limit + 1)
-        )
-    )
+            query = query.where(sa.tuple_(item.occurred_at, item.entry_id) > (anchor, after))
+    ids = list(session.scalars(query.order_by(item.occurred_at, item.entry_id).limit(limit + 1)))
     more = len(ids) > limit
     ids = ids[:limit]
     loaded = load_items(session, ids)
@@ -264,24 +219,8 @@ def open_items(
 
 def open_currencies(session: Session) -> list[str]:
     """The currencies of the open items (for the filter)."""
-    review_la = ledger.review_fund(session).ledger_account_id
-    # From the open items (a small index) to their own review postings, never
-    # the other way: the review fund's postings are the ledger's largest set.
-    # The outer join keeps that order on SQLite, which plans without
-    # statistics, and "+ 0" keeps both engines off the postings' account index.
-    rows = session.scalars(
-        sa.select(Posting.currency)
-        .select_from(JournalEntry)
-        .outerjoin(
-            Posting,
-            sa.and_(
-                Posting.entry_id == JournalEntry.id, Posting.ledger_account_id + 0 == review_la
-            ),
-        )
-        .where(waiting_clause(), open_clause())
-        .distinct()
-    )
-    return sorted(currency for currency in rows if currency)
+    query = sa.select(OpenReviewItem.currency).where(OpenReviewItem.currency.is_not(None)).distinct()
+    return sorted(c for c in session.scalars(query) if c)
 
 
 def fund_label(session: Session, fund: Fund) -> str:

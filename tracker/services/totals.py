@@ -34,11 +34,12 @@ from tracker.models import (
     JournalEntry,
     LedgerAccount,
     LedgerKind,
+    OpenReviewItem,
     Posting,
     PostingRole,
     Prisoner,
 )
-from tracker.services import donation_totals, review_items
+from tracker.services import donation_totals
 from tracker.services.ledger import review_fund
 
 CurrencyMap = dict[str, Decimal]
@@ -221,9 +222,7 @@ def unclassified_money_from_postings(session: Session) -> CurrencyMap:
 
 def unclassified(session: Session) -> dict[str, Any]:
     """Money in the review fund that is not a donation waiting for a campaign, and how many open items hold it."""
-    lines = session.scalar(
-        sa.select(sa.func.count()).select_from(JournalEntry).where(review_items.waiting_clause(), review_items.open_clause())
-    )
+    lines = session.scalar(sa.select(sa.func.count()).select_from(OpenReviewItem))
     return {"lines": lines or 0, "net": money_map(unclassified_money(session))}
 
 
