@@ -8,11 +8,10 @@ One row per review item nothing resolves yet (see tracker/services/open_items.py
 filled here from the definition: an entry of kind unclassified or opening_balance,
 or a refund or chargeback without a donation, that no live entry resolves.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import tracker.dbtypes
-
 
 revision = '0016'
 down_revision = '0015'

@@ -142,7 +142,7 @@ class JournalEntry(db.Model):
         sa.Index("ix_journal_entries_line", "statement_line_id"),
         sa.Index("ix_journal_entries_kind_time", "kind", "occurred_at"),
         sa.Index("ix_journal_entries_occurred_at", "occurred_at"),
-        # review items (tracker.services.review_items.waiting_clause, word for word)
+        # review items (tracker.services.open_items.waiting_clause, word for word)
         sa.Index(
             "ix_journal_entries_waiting",
             "kind",

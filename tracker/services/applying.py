@@ -61,7 +61,7 @@ from tracker.records import LineKind, LineStatus
 from tracker.services import booking, bulk, ledger, line_store
 from tracker.services.campaigns import WeightBook
 from tracker.services.donations import NewDonation, insert_donations
-from tracker.services.review_items import open_clause
+from tracker.services.open_items import open_clause
 from tracker.services.staging import StagedLine
 from tracker.services.tagging import Tagging
 

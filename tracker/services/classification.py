@@ -62,13 +62,8 @@ from tracker.records import Provider
 from tracker.services import audit, corrections, ledger, unit_of_work
 from tracker.services.campaigns import FieldConflict as FieldConflict  # noqa: PLC0414 - re-exported
 from tracker.services.campaigns import fund_by_key
-from tracker.services.review_items import (
-    OpenItem,
-    fund_label,
-    load_items,
-    open_clause,
-    waiting_clause,
-)
+from tracker.services.open_items import open_clause, waiting_clause
+from tracker.services.review_items import OpenItem, fund_label, load_items
 
 #: Items classified in one go at most (one unit of work).
 MAX_BULK = 500

@@ -3,7 +3,7 @@
 An undo never edits or deletes an entry: it writes a CORRECTION whose
 postings negate the entry's and that names it in ``resolves_entry_id``
 (so a review item the entry resolved is open again, see
-:func:`tracker.services.review_items.open_clause`). Two guards hold for every
+:func:`tracker.services.open_items.open_clause`). Two guards hold for every
 undo: it may not take from a fund more than the fund holds (as a transfer may
 not), and it may not change figures a publication has already shown.
 
@@ -37,7 +37,8 @@ from tracker.models import (
     PublicationKind,
 )
 from tracker.services import audit, ledger, unit_of_work
-from tracker.services.review_items import fund_label, open_clause
+from tracker.services.open_items import open_clause
+from tracker.services.review_items import fund_label
 
 
 def refuse_if_published(session: Session, day: date, kinds: Sequence[PublicationKind]) -> None:

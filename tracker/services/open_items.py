@@ -102,14 +102,10 @@ def sync(session: Session, written: Iterable[tuple[int, str, int | None]]) -> No
     if targets:
         affected |= targets
         # an entry that resolves a resolver undoes it: that resolver's item may be open again
-        affected |= {
-            r
-            for r in session.scalars(
-                sa.select(JournalEntry.resolves_entry_id).where(
-                    JournalEntry.id.in_(sorted(targets)), JournalEntry.resolves_entry_id.is_not(None)
-                )
-            )
-        }
+        undone = sa.select(JournalEntry.resolves_entry_id).where(
+            JournalEntry.id.in_(sorted(targets)), JournalEntry.resolves_entry_id.is_not(None)
+        )
+        affected |= {r for r in session.scalars(undone) if r is not None}
     if not affected:
         return
     ids = sorted(affected)

@@ -40,9 +40,6 @@ from tracker.models import (
 )
 from tracker.services import ledger
 
-# the definition of an open item lives with the table that lists them; callers import it here too
-from tracker.services.open_items import ITEM_KINDS, ORPHAN_KINDS, open_clause, waiting_clause  # noqa: F401
-
 #: The kind shown (and filtered on) for an account's opening balance, which has no line.
 OPENING = "opening_balance"
 
