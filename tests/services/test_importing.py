@@ -315,6 +315,35 @@ def test_pending_money_classified_then_undone_becomes_a_donation_when_it_complet
     check_ok(session)
 
 
+def test_the_queue_table_follows_classifying_undoing_and_undoing_a_batch(importer: Any, session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The open items' table is brought in step in chunks: undoing a batch writes an entry per entry."""
+    from tracker.services import batches, classification as c, open_items
+    from tracker.services.review_items import open_currencies
+    from tracker.services.review_items import open_items as queue
+    from tracker.services.totals import totals
+
+    monkeypatch.setattr(open_items, "CHUNK", 2)
+    when = datetime(2025, 2, 21, 12, tzinfo=UTC)
+    out = [Tx(when + timedelta(hours=i), "unknown", "EUR" if i % 2 else "USD", Decimal(f"-{10 + i}.00"), Decimal("0.00"), txn_id=f"OUT{i}") for i in range(5)]
+    result = importer(build("en_activity_2018", out)[0])
+    assert result.status == "committed"
+    items = [i.item_id for i in queue(session).items]
+    assert len(items) == 5 and open_currencies(session) == ["EUR", "USD"]
+    session.rollback()
+    done = c.classify([items[0], items[2]], c.Choice(c.ClassifyAs.FEE))  # the first and third: dollars
+    assert [i.item_id for i in queue(session).items] == [items[1], items[3], items[4]]
+    session.rollback()
+    c.undo(done[0].entry_id)
+    assert [i.item_id for i in queue(session).items] == [items[0], items[1], items[3], items[4]]
+    session.rollback()
+    check_ok(session)
+    c.undo(done[1].entry_id)  # a batch is undone only once nothing builds on it
+    batches.undo_batch(result.batch_id)
+    assert queue(session).items == [] and open_currencies(session) == [] and totals(session)["unclassified"]["lines"] == 0
+    session.rollback()
+    check_ok(session)
+
+
 def test_refund_in_an_earlier_file_than_its_payment_links_when_it_arrives(importer: Any, books: Any, session: Any) -> None:
     campaign = books.campaign("205", {"a": 1, "b": 1})
     del campaign

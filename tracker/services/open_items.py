@@ -34,6 +34,9 @@ ITEM_KINDS = (EntryKind.UNCLASSIFIED.value, EntryKind.OPENING_BALANCE.value)
 #: Entry kinds whose money waits there only without a donation (money back never taken in).
 ORPHAN_KINDS = (EntryKind.REFUND.value, EntryKind.CHARGEBACK.value)
 
+#: Entry ids per statement when the table is brought in step.
+CHUNK = 5000
+
 #: The resolvers of an entry, and the undoing of a resolver, in :func:`open_clause`: made
 #: once (an alias copies every column of the table, a few milliseconds a page) and each
 #: used only in its own EXISTS.
@@ -90,7 +93,8 @@ def sync(session: Session, written: Iterable[tuple[int, str, int | None]]) -> No
 
     Called by the ledger's writer, inside it. Re-reads through the definition
     every item an entry is (a waiting kind), resolves, or re-opens by undoing
-    its resolver.
+    its resolver; in chunks of :data:`CHUNK` ids (undoing a batch writes an
+    entry for each of its entries, and engines cap a statement's parameters).
     """
     affected: set[int] = set()
     targets: set[int] = set()
@@ -99,21 +103,23 @@ def sync(session: Session, written: Iterable[tuple[int, str, int | None]]) -> No
             affected.add(entry_id)
         if resolves is not None:
             targets.add(resolves)
-    if targets:
-        affected |= targets
+    affected |= targets
+    for chunk in _chunks(sorted(targets)):
         # an entry that resolves a resolver undoes it: that resolver's item may be open again
         undone = sa.select(JournalEntry.resolves_entry_id).where(
-            JournalEntry.id.in_(sorted(targets)), JournalEntry.resolves_entry_id.is_not(None)
+            JournalEntry.id.in_(chunk), JournalEntry.resolves_entry_id.is_not(None)
         )
         affected |= {r for r in session.scalars(undone) if r is not None}
-    if not affected:
-        return
-    ids = sorted(affected)
     table = OpenReviewItem.__table__
-    session.execute(table.delete().where(table.c.entry_id.in_(ids)))
-    rows = _open_rows(session, JournalEntry.id.in_(ids))
-    if rows:
-        session.execute(table.insert(), rows)
+    for chunk in _chunks(sorted(affected)):
+        session.execute(table.delete().where(table.c.entry_id.in_(chunk)))
+        rows = _open_rows(session, JournalEntry.id.in_(chunk))
+        if rows:
+            session.execute(table.insert(), rows)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    return (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK))
 
 
 def differences(session: Session, limit: int = 50) -> list[str]:
