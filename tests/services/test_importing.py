@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import canonical_dump
-from tests.importers.paypal_variants import STATUSES, TYPES, VARIANTS
 from tests.importers.paypal_factory import Tx, build, moves_balance, render, transactions
+from tests.importers.paypal_variants import STATUSES, TYPES, VARIANTS
 from tracker import money
 from tracker.importers import ReadOptions
 from tracker.models import Account, Donation, StatementLine
@@ -317,7 +317,8 @@ def test_pending_money_classified_then_undone_becomes_a_donation_when_it_complet
 
 def test_the_queue_table_follows_classifying_undoing_and_undoing_a_batch(importer: Any, session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The open items' table is brought in step in chunks: undoing a batch writes an entry per entry."""
-    from tracker.services import batches, classification as c, open_items
+    from tracker.services import batches, open_items
+    from tracker.services import classification as c
     from tracker.services.review_items import open_currencies
     from tracker.services.review_items import open_items as queue
     from tracker.services.totals import totals
