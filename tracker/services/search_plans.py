@@ -244,6 +244,11 @@ def by_month(
     first = _month_start(at or newest)
     last = _month_start(newest if newer else oldest)
     postgresql = _postgresql(session)
+    if postgresql:
+        # the probe takes the first month by the order of its UNION ALL's parts, which is the
+        # order PostgreSQL runs them in unless parallel workers share them out (web requests
+        # run without them already; imports, checks and tests may not)
+        session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     rows: list[Any] = []
     batch = FIRST_BATCH
     while len(rows) < limit and (first <= last if newer else first >= last):
