@@ -217,7 +217,7 @@ def open_items(
 def open_currencies(session: Session) -> list[str]:
     """The currencies of the open items (for the filter)."""
     query = sa.select(OpenReviewItem.currency).where(OpenReviewItem.currency.is_not(None)).distinct()
-    return sorted(c for c in session.scalars(query) if c)
+    return sorted(session.scalars(query))
 
 
 def fund_label(session: Session, fund: Fund) -> str:

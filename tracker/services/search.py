@@ -66,7 +66,6 @@ LINE_STATUSES = tuple(s.value for s in LineStatus)
 LINE_KINDS = tuple(k.value for k in LineKind)
 
 
-
 class SearchError(TrackerError):
     """A filter value that cannot be used; ``field`` names the form field."""
 
@@ -338,8 +337,7 @@ def search_donations(
         query = query.where(Donation.origin == f.kind)
     words = note_words(f.text)
     # an imported gift is received when its line occurred: both are in the same month's index
-    indexes = [plans.line_notes(Donation.statement_line_id), plans.donation_notes()]
-    walk = (indexes, words, (start, end)) if words else None
+    walk = ([plans.line_notes(Donation.statement_line_id), plans.donation_notes()], words, (start, end)) if words else None
     rows, after, before = _page(session, query, Donation.received_at, Donation.id, "donations", cursor, size, walk)
     return Page(
         [
